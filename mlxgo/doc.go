@@ -1,0 +1,34 @@
+// Package mx is the array framework of mlxgo: Apple MLX's programming model in Go.
+//
+// Import it as
+//
+//	import mx "github.com/mlxgo/mlxgo/mlxgo"
+//
+// # Laziness
+//
+// Every operation returns an *Array that records its shape, dtype, the primitive that
+// produces it and its inputs — and no data. Nothing runs until [Eval] is called on it (or
+// something that needs its values: [Array.Item], [Array.Float32s], printing, saving).
+// Eval walks the graph once, runs the kernels in topological order on the current
+// [Backend], keeps the values of the arrays it was given and detaches them (drops their
+// primitive and inputs) so the step's graph can be freed. Intermediate arrays it did not
+// have to keep are released as soon as their last consumer has run; if you ask for one of
+// them later it is recomputed from its inputs.
+//
+// # Function transformations
+//
+// [Grad], [ValueAndGrad], [VJP], [JVP] and [Checkpoint] take Go functions and return
+// functions. Gradients are lazy arrays too, built from each primitive's vector-Jacobian
+// product; there are no .grad fields, no Backward and no zeroing.
+//
+// # Errors
+//
+// Shape and dtype mistakes in array code panic with a message naming the op, the shapes and
+// the caller's file:line, as MLX raises. Everything that touches files returns an error
+// naming the file and the tensor or key at fault.
+//
+// # Determinism
+//
+// Kernels split parallel work in a fixed way, so the same inputs give the same bits on every
+// run whatever the goroutine scheduling.
+package mx

@@ -1,0 +1,60 @@
+package mx
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+)
+
+const modulePrefix = "github.com/mlxgo/mlxgo/mlxgo"
+
+// Error is the value mlxgo panics with on shape and dtype mistakes in array code.
+type Error struct {
+	Op     string // the operation, e.g. "Matmul"
+	Msg    string // what is wrong, with the shapes involved
+	Caller string // file:line of the first caller outside mlxgo's array packages
+}
+
+func (e *Error) Error() string {
+	if e.Caller != "" {
+		return fmt.Sprintf("mx.%s: %s (at %s)", e.Op, e.Msg, e.Caller)
+	}
+	return fmt.Sprintf("mx.%s: %s", e.Op, e.Msg)
+}
+
+// panicf panics with an *Error for op, locating the user's call site.
+func panicf(op, format string, args ...any) {
+	panic(&Error{Op: op, Msg: fmt.Sprintf(format, args...), Caller: callerOutside()})
+}
+
+// callerOutside returns the file:line of the first stack frame that is not in mlxgo's
+// own array packages (tests of those packages count as callers).
+func callerOutside() string {
+	pcs := make([]uintptr, 64)
+	n := runtime.Callers(3, pcs)
+	frames := runtime.CallersFrames(pcs[:n])
+	for {
+		f, more := frames.Next()
+		fn := f.Function
+		internal := strings.HasPrefix(fn, modulePrefix+".") || strings.HasPrefix(fn, modulePrefix+"/")
+		if internal && strings.Contains(f.File, "_test.go") {
+			internal = false
+		}
+		if !internal && !strings.HasPrefix(fn, "runtime.") {
+			return fmt.Sprintf("%s:%d", f.File, f.Line)
+		}
+		if !more {
+			return ""
+		}
+	}
+}
+
+func normAxis(op string, ax, ndim int) int {
+	if ax < -ndim || ax >= ndim || (ndim == 0 && ax != 0 && ax != -1) {
+		panicf(op, "axis %d is out of range for an array with %d dimensions", ax, ndim)
+	}
+	if ax < 0 {
+		ax += ndim
+	}
+	return ax
+}

@@ -1,0 +1,212 @@
+package mx
+
+import (
+	"reflect"
+	"sync"
+	"sync/atomic"
+)
+
+// Primitive is an operation in the graph. Each primitive keeps its forward kernel and
+// its vector-Jacobian product together, so everything about an op is in one place.
+type Primitive interface {
+	// Name is the op's name as printed in errors and graph dumps.
+	Name() string
+	// Eval computes out's data from its evaluated inputs on the CPU.
+	Eval(inputs []*Array, out *Array)
+	// VJP returns, for each input, the product of the output cotangent with the
+	// Jacobian (nil where an input gets no gradient). It builds lazy arrays.
+	VJP(inputs []*Array, out, cotangent *Array) []*Array
+}
+
+// Backend runs a topologically ordered list of arrays whose inputs are evaluated or
+// earlier in the list. A backend may take the whole list at once (to lower it to another
+// executor, as a Metal backend through MLX's C API would); it calls done(i) once the
+// i-th array holds its data so Eval can release buffers no longer needed.
+type Backend interface {
+	Name() string
+	Run(tape []*Array, done func(i int))
+}
+
+type cpuBackend struct{}
+
+func (cpuBackend) Name() string { return "cpu" }
+
+func (cpuBackend) Run(tape []*Array, done func(int)) {
+	for i, a := range tape {
+		a.prim.Eval(a.inputs, a)
+		kernelCount.Add(1)
+		done(i)
+	}
+}
+
+var (
+	backend     Backend = cpuBackend{}
+	evalMu      sync.Mutex
+	kernelCount atomic.Uint64
+)
+
+// SetBackend makes b the executor of every later Eval and returns the previous one.
+func SetBackend(b Backend) Backend {
+	evalMu.Lock()
+	defer evalMu.Unlock()
+	old := backend
+	backend = b
+	return old
+}
+
+// CurrentBackend returns the backend Eval uses.
+func CurrentBackend() Backend { return backend }
+
+// KernelCount returns how many primitives have been executed since the program started:
+// building a graph does not change it, evaluating one does.
+func KernelCount() uint64 { return kernelCount.Load() }
+
+// Eval evaluates every array found in its arguments, which may be arrays or any pytree
+// of them (maps, slices, structs with exported fields, pointers). The arrays passed keep
+// their data and are detached from the graph; intermediates are released as soon as no
+// pending kernel needs them.
+func Eval(trees ...any) {
+	outs := collectArrays(trees...)
+	evalMu.Lock()
+	defer evalMu.Unlock()
+	evalArrays(outs)
+}
+
+// AsyncEval starts evaluating the arrays in trees in the background and returns a
+// function that waits for it. Any later Eval (or Item, printing...) waits as well.
+func AsyncEval(trees ...any) (wait func()) {
+	outs := collectArrays(trees...)
+	evalMu.Lock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer evalMu.Unlock()
+		evalArrays(outs)
+	}()
+	return func() { <-done }
+}
+
+// evalArrays is Eval without the lock, for use inside kernels (Checkpoint).
+func evalArrays(outs []*Array) {
+	tape := topoSort(outs)
+	if len(tape) == 0 {
+		return
+	}
+	requested := make(map[*Array]bool, len(outs))
+	for _, o := range outs {
+		requested[o] = true
+	}
+	uses := make(map[*Array]int, len(tape))
+	for _, a := range tape {
+		for _, in := range a.inputs {
+			if in.slot == nil {
+				uses[in]++
+			}
+		}
+	}
+	backend.Run(tape, func(i int) {
+		for _, in := range tape[i].inputs {
+			n, ok := uses[in]
+			if !ok {
+				continue
+			}
+			if n--; n > 0 {
+				uses[in] = n
+				continue
+			}
+			delete(uses, in)
+			if !requested[in] && !in.keep {
+				in.freeData()
+			}
+		}
+	})
+	for _, a := range tape {
+		if a.slot != nil && (requested[a] || a.keep) {
+			a.detach()
+		}
+	}
+}
+
+// topoSort returns the unevaluated arrays reachable from outs, inputs before users.
+func topoSort(outs []*Array) []*Array {
+	var tape []*Array
+	visited := map[*Array]bool{}
+	type frame struct {
+		a *Array
+		i int
+	}
+	var stack []frame
+	for _, o := range outs {
+		if o == nil || o.slot != nil || visited[o] {
+			continue
+		}
+		visited[o] = true
+		stack = append(stack, frame{o, 0})
+		for len(stack) > 0 {
+			top := &stack[len(stack)-1]
+			if top.i < len(top.a.inputs) {
+				in := top.a.inputs[top.i]
+				top.i++
+				if in.slot == nil && !visited[in] {
+					visited[in] = true
+					stack = append(stack, frame{in, 0})
+				}
+				continue
+			}
+			if top.a.prim == nil {
+				panicf("Eval", "array of shape %v has neither data nor a primitive", top.a.shape)
+			}
+			tape = append(tape, top.a)
+			stack = stack[:len(stack)-1]
+		}
+	}
+	return tape
+}
+
+var arrayType = reflect.TypeOf((*Array)(nil))
+
+// collectArrays returns every *Array leaf in the given pytrees, in a stable order.
+func collectArrays(trees ...any) []*Array {
+	var out []*Array
+	for _, t := range trees {
+		walkArrays(reflect.ValueOf(t), func(a *Array) { out = append(out, a) })
+	}
+	return out
+}
+
+// walkArrays calls f on every *Array reachable from v through pointers, interfaces,
+// slices, arrays, maps (in sorted key order) and exported struct fields.
+func walkArrays(v reflect.Value, f func(*Array)) {
+	if !v.IsValid() {
+		return
+	}
+	if v.Type() == arrayType {
+		if !v.IsNil() {
+			f(v.Interface().(*Array))
+		}
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			walkArrays(v.Elem(), f)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			walkArrays(v.Index(i), f)
+		}
+	case reflect.Map:
+		keys := v.MapKeys()
+		sortValues(keys)
+		for _, k := range keys {
+			walkArrays(v.MapIndex(k), f)
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < v.NumField(); i++ {
+			if t.Field(i).IsExported() {
+				walkArrays(v.Field(i), f)
+			}
+		}
+	}
+}

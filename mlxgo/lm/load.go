@@ -1,0 +1,92 @@
+package lm
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	mx "github.com/mlxgo/mlxgo/mlxgo"
+	"github.com/mlxgo/mlxgo/mlxgo/nn"
+)
+
+// Load reads a Hugging Face model folder: config.json and model.safetensors or a sharded
+// model.safetensors.index.json. Weights stay memory-mapped in their stored dtype
+// (float32, float16 or bfloat16), so a loaded model takes about its file size.
+func Load(dir string) (*Model, error) {
+	cfg, err := LoadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	weights, err := LoadWeightsDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	m := New(cfg)
+	m.Dir = dir
+	for k := range weights {
+		if strings.Contains(k, "rotary_emb.inv_freq") {
+			delete(weights, k)
+		}
+	}
+	if cfg.TieWordEmbeddings {
+		delete(weights, "lm_head.weight")
+	}
+	if err := nn.LoadWeights(m, weights, true); err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	return m, nil
+}
+
+// MustLoad is Load that panics on error, for notebooks and examples.
+func MustLoad(dir string) *Model {
+	m, err := Load(dir)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// LoadWeightsDir returns every tensor of dir's model.safetensors, or of the shards listed
+// in model.safetensors.index.json.
+func LoadWeightsDir(dir string) (map[string]*mx.Array, error) {
+	index := filepath.Join(dir, "model.safetensors.index.json")
+	if data, err := os.ReadFile(index); err == nil {
+		var idx struct {
+			WeightMap map[string]string `json:"weight_map"`
+		}
+		if err := json.Unmarshal(data, &idx); err != nil {
+			return nil, fmt.Errorf("%s: %w", index, err)
+		}
+		shards := map[string]bool{}
+		for _, f := range idx.WeightMap {
+			shards[f] = true
+		}
+		names := make([]string, 0, len(shards))
+		for f := range shards {
+			names = append(names, f)
+		}
+		sort.Strings(names)
+		out := map[string]*mx.Array{}
+		for _, f := range names {
+			w, _, err := mx.LoadSafetensors(filepath.Join(dir, f))
+			if err != nil {
+				return nil, err
+			}
+			for k, v := range w {
+				out[k] = v
+			}
+		}
+		for k, f := range idx.WeightMap {
+			if _, ok := out[k]; !ok {
+				return nil, fmt.Errorf("%s: tensor %q is listed in shard %s but not found there", index, k, f)
+			}
+		}
+		return out, nil
+	}
+	path := filepath.Join(dir, "model.safetensors")
+	w, _, err := mx.LoadSafetensors(path)
+	return w, err
+}
