@@ -90,3 +90,12 @@ func LoadWeightsDir(dir string) (map[string]*mx.Array, error) {
 	w, _, err := mx.LoadSafetensors(path)
 	return w, err
 }
+
+// MustWeights returns LoadWeightsDir(dir) and panics on error (tests, notebooks).
+func MustWeights(dir string) map[string]*mx.Array {
+	w, err := LoadWeightsDir(dir)
+	if err != nil {
+		panic(err)
+	}
+	return w
+}
