@@ -1,0 +1,233 @@
+// Package blas computes float32 matrix products for mlxgo's CPU backend.
+//
+// [Sgemm] is the BLAS sgemm operation on row-major matrices. At first use
+// the package looks for a system BLAS library and loads it at run time with
+// purego (no cgo): on Linux libopenblas.so.0, libopenblas.so or
+// libblas.so.3; on macOS the Accelerate framework. Products then go to the
+// library's cblas_sgemm, one call per product. Without a library, the
+// package uses its own cache-blocked, multi-goroutine implementation in
+// plain Go.
+//
+// The environment variable MLXGO_BLAS, read once at first use, overrides
+// the choice: "off" or "go" selects the pure-Go implementation, a path
+// ("/opt/lib/libopenblas.so") selects that library, and unset, empty or
+// "auto" searches the default locations. [Backend] reports what was
+// chosen.
+//
+// Results of the pure-Go implementation are deterministic: they do not
+// depend on scheduling or on the number of goroutines. They may differ from
+// a BLAS library's in the last bits.
+package blas
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Row-major CBLAS constants.
+const (
+	cblasRowMajor = 101
+	cblasNoTrans  = 111
+	cblasTrans    = 112
+)
+
+// library is a loaded BLAS.
+type library struct {
+	kind  string // "openblas", "accelerate", "blas"
+	path  string // the name it was loaded by
+	sgemm func(order, transA, transB, m, n, k int32, alpha float32, a *float32, lda int32,
+		b *float32, ldb int32, beta float32, c *float32, ldc int32)
+	setThreads func(n int32) // nil when the library has no thread control
+	getThreads func() int32  // nil when the library has no thread control
+}
+
+var (
+	loadOnce sync.Once
+	lib      *library // nil: use the Go implementation
+	reason   string   // why lib is nil
+
+	goThreads atomic.Int32 // goroutines for the Go implementation; 0: GOMAXPROCS
+)
+
+// load chooses the backend once, honouring MLXGO_BLAS.
+func load() *library {
+	loadOnce.Do(func() {
+		env := strings.TrimSpace(os.Getenv("MLXGO_BLAS"))
+		switch strings.ToLower(env) {
+		case "off", "go", "none", "0", "false":
+			reason = "MLXGO_BLAS=" + env
+			return
+		case "", "auto", "on", "1", "true":
+			lib, reason = openDefault()
+		default:
+			lib, reason = openLibrary([]string{env})
+		}
+	})
+	return lib
+}
+
+// Backend describes the implementation Sgemm uses, for example
+// "openblas (libopenblas.so.0)" or "go (fallback: MLXGO_BLAS=off)". Calling
+// it loads the library if that has not happened yet.
+func Backend() string {
+	if l := load(); l != nil {
+		return fmt.Sprintf("%s (%s)", l.kind, l.path)
+	}
+	return fmt.Sprintf("go (fallback: %s)", reason)
+}
+
+// SetThreads sets the number of threads used for one product: it calls
+// openblas_set_num_threads when the loaded library has it, and sets the
+// number of goroutines of the Go implementation. n <= 0 restores the
+// default (runtime.GOMAXPROCS for Go, the number of CPUs for OpenBLAS).
+func SetThreads(n int) {
+	if n <= 0 {
+		goThreads.Store(0)
+		if l := load(); l != nil && l.setThreads != nil {
+			l.setThreads(int32(runtime.NumCPU()))
+		}
+		return
+	}
+	if n > 1<<16 {
+		n = 1 << 16
+	}
+	goThreads.Store(int32(n))
+	if l := load(); l != nil && l.setThreads != nil {
+		l.setThreads(int32(n))
+	}
+}
+
+// Threads returns the number of threads a product uses: the library's
+// setting when it reports one, otherwise the Go implementation's.
+func Threads() int {
+	if l := load(); l != nil && l.getThreads != nil {
+		return int(l.getThreads())
+	}
+	return workers()
+}
+
+// workers returns the goroutine count for the Go implementation.
+func workers() int {
+	if n := goThreads.Load(); n > 0 {
+		return int(n)
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major float32
+// matrices, where op(X) is X or, when the corresponding trans flag is set,
+// its transpose. op(A) is m×k, op(B) is k×n and C is m×n. Element (i, j) of
+// a row-major matrix X with leading dimension ldx is x[i*ldx+j]: A is
+// stored m×k (k×m when transA) with lda >= its number of columns, B k×n
+// (n×k when transB) with ldb >= its columns, and C m×n with ldc >= n.
+//
+// As in BLAS, when beta is zero C is not read (NaNs in C are overwritten),
+// and when k is zero or alpha is zero A and B are not read. C must not
+// overlap A or B.
+//
+// Sgemm panics if a dimension is negative, a leading dimension is too
+// small, or a slice is too short for the matrix it holds.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	if l := load(); l != nil && fitsInt32(m, n, k, lda, ldb, ldc) {
+		sgemmLib(l, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	sgemmGo(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, workers())
+}
+
+// sgemmLib calls the library's cblas_sgemm. Arguments are already checked
+// and non-degenerate (m, n, k > 0).
+func sgemmLib(l *library, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	ta, tb := int32(cblasNoTrans), int32(cblasNoTrans)
+	if transA {
+		ta = cblasTrans
+	}
+	if transB {
+		tb = cblasTrans
+	}
+	l.sgemm(cblasRowMajor, ta, tb, int32(m), int32(n), int32(k), alpha, &a[0], int32(lda),
+		&b[0], int32(ldb), beta, &c[0], int32(ldc))
+	runtime.KeepAlive(a)
+	runtime.KeepAlive(b)
+	runtime.KeepAlive(c)
+}
+
+// fitsInt32 reports whether all values fit the 32-bit integers of the
+// CBLAS interface.
+func fitsInt32(vs ...int) bool {
+	for _, v := range vs {
+		if v > 1<<31-1 {
+			return false
+		}
+	}
+	return true
+}
+
+// checkArgs panics on invalid Sgemm arguments. It guarantees that every
+// element the product reads or writes is inside its slice, which the
+// library call relies on.
+func checkArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("blas: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	rowsA, colsA := m, k
+	if transA {
+		rowsA, colsA = k, m
+	}
+	rowsB, colsB := k, n
+	if transB {
+		rowsB, colsB = n, k
+	}
+	checkMatrix("a", rowsA, colsA, a, lda)
+	checkMatrix("b", rowsB, colsB, b, ldb)
+	checkMatrix("c", m, n, c, ldc)
+}
+
+// checkMatrix checks one rows×cols row-major operand with leading
+// dimension ld.
+func checkMatrix(name string, rows, cols int, x []float32, ld int) {
+	if ld < max(1, cols) {
+		panic(fmt.Sprintf("blas: ld%s=%d < max(1, %d columns)", name, ld, cols))
+	}
+	if rows == 0 || cols == 0 {
+		return
+	}
+	// (rows-1)*ld + cols, checked for overflow.
+	if rows-1 > (int(^uint(0)>>1)-cols)/ld {
+		panic(fmt.Sprintf("blas: %s: %d×%d matrix with ld %d overflows int", name, rows, cols, ld))
+	}
+	if need := (rows-1)*ld + cols; len(x) < need {
+		panic(fmt.Sprintf("blas: len(%s)=%d < %d for a %d×%d matrix with ld %d", name, len(x), need, rows, cols, ld))
+	}
+}
+
+// scaleC sets C = beta*C; beta == 0 stores zeros without reading C.
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	if beta == 1 {
+		return
+	}
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
