@@ -212,3 +212,9 @@ func TrainableCount(model *lm.Model) int { return nn.CountParams(model.Trainable
 
 // Flat returns the adapter weights as a tree (for display).
 func Flat(model *lm.Model) []tree.Pair { return tree.Flatten(tree.UnflattenMap(AdapterWeights(model))) }
+
+// LoadAdapterFileWeights loads adapter arrays (mlx-lm names) into a model whose LoRA
+// layers are already applied; every factor must be present.
+func LoadAdapterFileWeights(model *lm.Model, w map[string]*mx.Array, source string) error {
+	return loadAdapterArrays(model, w, source)
+}

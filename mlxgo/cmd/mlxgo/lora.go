@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"gopkg.in/yaml.v3"
+
+	mx "github.com/mlxgo/mlxgo/mlxgo"
+	"github.com/mlxgo/mlxgo/mlxgo/lm"
+	"github.com/mlxgo/mlxgo/mlxgo/lm/data"
+	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
+	"github.com/mlxgo/mlxgo/mlxgo/lm/tokenizer"
+	"github.com/mlxgo/mlxgo/mlxgo/lm/trainer"
+	"github.com/mlxgo/mlxgo/mlxgo/nn"
+)
+
+// yamlConfig is the -c config.yaml of mlx_lm.lora (keys with underscores).
+type yamlConfig map[string]any
+
+func runLora(args []string) error {
+	fs := flag.NewFlagSet("lora", flag.ContinueOnError)
+	o := trainer.Defaults()
+	model := fs.String("model", "", "model folder (Hugging Face layout)")
+	train := fs.Bool("train", false, "train")
+	dataDir := fs.String("data", "data", "folder with train.jsonl, valid.jsonl, test.jsonl")
+	ftype := fs.String("fine-tune-type", "lora", "lora or dora")
+	numLayers := fs.Int("num-layers", 16, "number of final blocks to adapt (-1: all)")
+	fs.IntVar(&o.BatchSize, "batch-size", o.BatchSize, "minibatch size")
+	fs.IntVar(&o.Iters, "iters", o.Iters, "iterations to train")
+	fs.IntVar(&o.ValBatches, "val-batches", o.ValBatches, "validation batches (-1: all)")
+	fs.Float64Var(&o.LearningRate, "learning-rate", o.LearningRate, "Adam learning rate")
+	fs.IntVar(&o.StepsPerReport, "steps-per-report", o.StepsPerReport, "steps between loss reports")
+	fs.IntVar(&o.StepsPerEval, "steps-per-eval", o.StepsPerEval, "steps between validations")
+	resumeFile := fs.String("resume-adapter-file", "", "start from these adapter weights")
+	fs.StringVar(&o.AdapterPath, "adapter-path", o.AdapterPath, "where adapters and checkpoints go")
+	fs.IntVar(&o.SaveEvery, "save-every", o.SaveEvery, "steps between checkpoints")
+	test := fs.Bool("test", false, "evaluate on test.jsonl after training")
+	testBatches := fs.Int("test-batches", 500, "test batches (-1: all)")
+	maxSeq := fs.Int("max-seq-length", 2048, "truncate examples to this many tokens")
+	fs.BoolVar(&o.GradCheckpoint, "grad-checkpoint", false, "recompute activations in the backward pass")
+	maskPrompt := fs.Bool("mask-prompt", false, "loss on completions / assistant turns only")
+	seed := fs.Uint64("seed", 0, "random seed")
+	fs.IntVar(&o.GradAccum, "grad-accumulation-steps", 1, "batches per optimizer step")
+	fs.Float64Var(&o.GradClip, "grad-clip", 0, "clip the global gradient norm (0: off)")
+	fs.IntVar(&o.EarlyStopping, "early-stopping", 0, "stop after N validations without improvement (0: off)")
+	fs.BoolVar(&o.Resume, "resume", false, "continue from the newest checkpoint in --adapter-path")
+	rank := fs.Int("rank", 8, "LoRA rank")
+	scale := fs.Float64("scale", 20, "LoRA scale")
+	dropout := fs.Float64("dropout", 0, "LoRA dropout")
+	chat := fs.Bool("chat-template", false, "render prompt/completion records through the chat template")
+	cfgPath := fs.String("c", "", "YAML config (mlx_lm.lora keys); flags given explicitly win")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	keys := []string(nil)
+	warmup, cosine := 0, false
+	if *cfgPath != "" {
+		raw, err := os.ReadFile(*cfgPath)
+		if err != nil {
+			return err
+		}
+		var y yamlConfig
+		if err := yaml.Unmarshal(raw, &y); err != nil {
+			return fmt.Errorf("%s: %w", *cfgPath, err)
+		}
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if err := applyYAML(*cfgPath, y, fs, set, &keys, rank, scale, dropout, &warmup, &cosine); err != nil {
+			return err
+		}
+	}
+	o.Seed, o.WarmupSteps, o.CosineDecay = *seed, warmup, cosine
+	if *model == "" {
+		return fmt.Errorf("--model is required")
+	}
+	m, err := lm.Load(*model)
+	if err != nil {
+		return err
+	}
+	tok, err := tokenizer.Load(*model)
+	if err != nil {
+		return err
+	}
+	mx.Seed(*seed)
+	m.Freeze()
+	cfg := lora.Config{FineTuneType: *ftype, NumLayers: *numLayers, Rank: *rank, Scale: *scale, Dropout: *dropout, Keys: keys}
+	if _, err := lora.Apply(m, cfg); err != nil {
+		return err
+	}
+	if *resumeFile != "" {
+		w, _, err := mx.LoadSafetensors(*resumeFile)
+		if err != nil {
+			return err
+		}
+		if err := loadAdapterWeights(m, w, *resumeFile); err != nil {
+			return err
+		}
+	}
+	total := float64(countAll(m))
+	trainable := float64(lora.TrainableCount(m))
+	fmt.Printf("Trainable parameters: %.3f%% (%.3fM/%.3fM)\n", 100*trainable/total, trainable/1e6, total/1e6)
+	dopts := data.Options{MaxSeqLength: *maxSeq, MaskPrompt: *maskPrompt, UseChatTemplate: *chat}
+	pad := 0
+	if e := tok.EOSIDs(); len(e) > 0 {
+		pad = e[0]
+	}
+	if *train {
+		fmt.Println("Loading datasets")
+		tr, err := data.LoadSplit(*dataDir, "train", tok, dopts)
+		if err != nil {
+			return err
+		}
+		va, err := data.LoadSplit(*dataDir, "valid", tok, dopts)
+		if err != nil {
+			return err
+		}
+		b, u := data.PaddingStats(tr, o.BatchSize, o.Seed)
+		fmt.Fprintf(os.Stderr, "Length bucketing: %d padded positions per epoch instead of %d unsorted.\n", b, u)
+		fmt.Println("Training")
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		t := trainer.New(m, o, lora.FromConfig(cfg), pad)
+		err = t.Train(ctx, tr, va, func(e trainer.Event) { fmt.Println(e.Message) })
+		if err != nil {
+			return err
+		}
+	}
+	if *test {
+		ts, err := data.LoadSplit(*dataDir, "test", tok, dopts)
+		if err != nil {
+			return err
+		}
+		l := trainer.Evaluate(m, ts, o.BatchSize, *testBatches, pad)
+		fmt.Printf("Test loss %.3f, Test ppl %.3f.\n", l, math.Exp(l))
+	}
+	return nil
+}
+
+func countAll(m *lm.Model) int { return nn.CountParams(m.Parameters()) }
+
+func loadAdapterWeights(m *lm.Model, w map[string]*mx.Array, path string) error {
+	cur := lora.AdapterWeights(m)
+	for k := range cur {
+		if _, ok := w[k]; !ok {
+			return fmt.Errorf("%s: missing %s", path, k)
+		}
+	}
+	return lora.LoadAdapterFileWeights(m, w, path)
+}
+
+func applyYAML(path string, y yamlConfig, fs *flag.FlagSet, set map[string]bool, keys *[]string, rank *int, scale, dropout *float64, warmup *int, cosine *bool) error {
+	for k, v := range y {
+		switch k {
+		case "lora_parameters":
+			lp, ok := v.(map[string]any)
+			if !ok {
+				return fmt.Errorf("%s: lora_parameters must be a mapping", path)
+			}
+			for lk, lv := range lp {
+				switch lk {
+				case "rank":
+					*rank = toInt(lv)
+				case "scale", "alpha":
+					*scale = toFloat(lv)
+				case "dropout":
+					*dropout = toFloat(lv)
+				case "keys":
+					for _, x := range lv.([]any) {
+						*keys = append(*keys, fmt.Sprint(x))
+					}
+				default:
+					return fmt.Errorf("%s: lora_parameters.%s is not a known key", path, lk)
+				}
+			}
+		case "lr_schedule":
+			ls, ok := v.(map[string]any)
+			if !ok {
+				return fmt.Errorf("%s: lr_schedule must be a mapping", path)
+			}
+			if n, ok := ls["name"]; ok && n != "cosine_decay" {
+				return fmt.Errorf("%s: lr_schedule.name %v is not supported (cosine_decay)", path, n)
+			}
+			*cosine = true
+			if w, ok := ls["warmup"]; ok {
+				*warmup = toInt(w)
+			}
+		default:
+			name := dashed(k)
+			f := fs.Lookup(name)
+			if f == nil {
+				return fmt.Errorf("%s: unknown key %q", path, k)
+			}
+			if set[name] {
+				continue
+			}
+			if err := f.Value.Set(fmt.Sprint(v)); err != nil {
+				return fmt.Errorf("%s: %s: %w", path, k, err)
+			}
+		}
+	}
+	return nil
+}
+
+func dashed(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c == '_' {
+			b[i] = '-'
+		}
+	}
+	return string(b)
+}
+
+func toInt(v any) int { return int(toFloat(v)) }
+
+func toFloat(v any) float64 {
+	switch x := v.(type) {
+	case int:
+		return float64(x)
+	case float64:
+		return x
+	}
+	var f float64
+	fmt.Sscan(fmt.Sprint(v), &f)
+	return f
+}

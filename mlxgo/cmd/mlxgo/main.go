@@ -1,0 +1,53 @@
+// Command mlxgo fine-tunes, fuses and runs language models with the flags of mlx-lm:
+//
+//	mlxgo lora     --model DIR --train --data DIR [--iters N ...]   (mlx_lm.lora)
+//	mlxgo fuse     --model DIR --adapter-path DIR --save-path DIR   (mlx_lm.fuse)
+//	mlxgo generate --model DIR [--adapter-path DIR] --prompt TEXT   (mlx_lm.generate)
+//	mlxgo tokenize --model DIR (--text T | --file F) [--chat] [--no-special]
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "lora":
+		err = runLora(os.Args[2:])
+	case "fuse":
+		err = runFuse(os.Args[2:])
+	case "generate":
+		err = runGenerate(os.Args[2:])
+	case "tokenize":
+		err = runTokenize(os.Args[2:])
+	case "-h", "--help", "help":
+		usage()
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "mlxgo: unknown command %q\n", os.Args[1])
+		usage()
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mlxgo:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, `usage: mlxgo <command> [flags]
+
+commands:
+  lora      fine-tune with LoRA/DoRA (flags of mlx_lm.lora)
+  fuse      merge an adapter into the model (flags of mlx_lm.fuse)
+  generate  generate text (flags of mlx_lm.generate)
+  tokenize  print token ids and tokens as JSON
+
+run "mlxgo <command> -h" for a command's flags`)
+}
