@@ -178,7 +178,7 @@ func reduceRow(k redKind, row []float32) float32 {
 		}
 		var s float64
 		for _, v := range row {
-			s += math.Exp(float64(v - m))
+			s += float64(expf(v - m))
 		}
 		return m + float32(math.Log(s))
 	}
@@ -371,9 +371,9 @@ func softmaxRow(o, x []float32) {
 	}
 	var s float64
 	for j, v := range x {
-		e := math.Exp(float64(v - m))
-		o[j] = float32(e)
-		s += e
+		e := expf(v - m)
+		o[j] = e
+		s += float64(e)
 	}
 	inv := float32(1 / s)
 	for j := range o {

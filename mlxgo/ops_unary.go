@@ -39,7 +39,7 @@ type unaryPrim struct{ k unKind }
 
 func (p unaryPrim) Name() string { return unNames[p.k] }
 
-func sigmoid32(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
+func sigmoid32(x float32) float32 { return 1 / (1 + expf(-x)) }
 
 func unaryF(k unKind, x float32) float32 {
 	f := float64(x)
@@ -47,7 +47,7 @@ func unaryF(k unKind, x float32) float32 {
 	case opNeg:
 		return -x
 	case opExp:
-		return float32(math.Exp(f))
+		return expf(x)
 	case opLog:
 		return float32(math.Log(f))
 	case opLog1p:
@@ -173,8 +173,7 @@ func (p unaryPrim) VJP(in []*Array, out, g *Array) []*Array {
 	case opSigmoid:
 		r = Multiply(g, Multiply(out, Subtract(1.0, out)))
 	case opSilu:
-		s := Sigmoid(x)
-		r = Multiply(g, Multiply(s, Add(1.0, Multiply(x, Subtract(1.0, s)))))
+		r = newArray(cloneInts(x.shape), g.dtype, siluGradPrim{}, x, g)
 	case opGelu:
 		// d/dx x*Phi(x) = Phi(x) + x*phi(x)
 		phi := Multiply(Exp(Multiply(Square(x), -0.5)), 1/math.Sqrt(2*math.Pi))
@@ -437,3 +436,28 @@ func (stopGradPrim) VJP(in []*Array, _, _ *Array) []*Array { return []*Array{nil
 func StopGradient(a *Array) *Array { return newArray(cloneInts(a.shape), a.dtype, stopGradPrim{}, a) }
 
 func (a *Array) buffer() *buffer { return a.slot.buf }
+
+// siluGradPrim computes g · σ(x)·(1 + x·(1 − σ(x))) in one pass.
+type siluGradPrim struct{}
+
+func (siluGradPrim) Name() string { return "SiluGrad" }
+
+func (siluGradPrim) Eval(in []*Array, out *Array) {
+	x, g := floats(in[0]), floats(in[1])
+	o, commit := outFloats(out)
+	parallelFor(len(o), 1<<14, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			s := sigmoid32(x[i])
+			o[i] = g[i] * s * (1 + x[i]*(1-s))
+		}
+	})
+	commit()
+}
+
+func (siluGradPrim) VJP(in []*Array, _, g *Array) []*Array {
+	// d/dx of σ(x)(1 + x(1−σ)) = σ(1−σ)(2 + x(1−2σ)); linear in the incoming gradient.
+	x, gin := in[0], in[1]
+	s := Sigmoid(x)
+	d := Multiply(Multiply(s, Subtract(1.0, s)), Add(2.0, Multiply(x, Subtract(1.0, Multiply(s, 2.0)))))
+	return []*Array{Multiply(Multiply(g, gin), d), newArray(cloneInts(x.shape), g.dtype, siluGradPrim{}, x, g)}
+}

@@ -18,9 +18,7 @@ const (
 // targets (…): logsumexp(logits) - logits[target]. With a mask (…, 1 keeps, 0 drops),
 // ReduceMean averages over the kept positions only, as a language-model loss does.
 func CrossEntropy(logits, targets, mask *mx.Array, r Reduction) *mx.Array {
-	lse := mx.LogSumExp(logits, []int{-1}, false)
-	picked := mx.Squeeze(mx.TakeAlongAxis(logits, mx.ExpandDims(targets, -1), -1), -1)
-	ce := mx.Subtract(lse, picked)
+	ce := mx.CrossEntropy(logits, targets)
 	if mask != nil {
 		ce = mx.Multiply(ce, mx.AsType(mask, ce.Dtype()))
 	}

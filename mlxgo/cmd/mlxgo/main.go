@@ -24,6 +24,8 @@ func main() {
 		err = runFuse(os.Args[2:])
 	case "generate":
 		err = runGenerate(os.Args[2:])
+	case "bench":
+		err = runBench(os.Args[2:])
 	case "tokenize":
 		err = runTokenize(os.Args[2:])
 	case "-h", "--help", "help":
@@ -48,6 +50,7 @@ commands:
   fuse      merge an adapter into the model (flags of mlx_lm.fuse)
   generate  generate text (flags of mlx_lm.generate)
   tokenize  print token ids and tokens as JSON
+  bench     time LoRA training steps on a preset model shape (JSON)
 
 run "mlxgo <command> -h" for a command's flags`)
 }

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"sort"
+	"syscall"
+	"time"
+
+	mx "github.com/mlxgo/mlxgo/mlxgo"
+	"github.com/mlxgo/mlxgo/mlxgo/backend/blas"
+	"github.com/mlxgo/mlxgo/mlxgo/lm"
+	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
+	"github.com/mlxgo/mlxgo/mlxgo/nn"
+	"github.com/mlxgo/mlxgo/mlxgo/optim"
+)
+
+// benchPresets are the shapes of ../shared/peers/torch_lora_bench.py.
+var benchPresets = map[string]string{
+	"smollm135": `{"model_type":"llama","vocab_size":49152,"hidden_size":576,"num_hidden_layers":30,"num_attention_heads":9,"num_key_value_heads":3,"intermediate_size":1536,"rms_norm_eps":1e-5}`,
+	"tiny":      `{"model_type":"llama","vocab_size":512,"hidden_size":64,"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,"intermediate_size":176,"rms_norm_eps":1e-5}`,
+}
+
+// runBench times LoRA training steps on a randomly initialised model of a preset shape,
+// the same work as the PyTorch peer: LoRA rank r on q and v of every block, AdamW,
+// cross-entropy over the whole sequence. It prints one JSON line.
+func runBench(args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	preset := fs.String("preset", "smollm135", "model shape: smollm135 or tiny")
+	batch := fs.Int("batch", 4, "batch size")
+	seq := fs.Int("seq", 128, "sequence length")
+	steps := fs.Int("steps", 6, "timed steps (after 2 warm-up steps)")
+	rank := fs.Int("rank", 8, "LoRA rank")
+	ckpt := fs.Bool("grad-checkpoint", false, "gradient checkpointing")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	js, ok := benchPresets[*preset]
+	if !ok {
+		return fmt.Errorf("unknown preset %q (smollm135, tiny)", *preset)
+	}
+	cfg, err := lm.ParseConfig([]byte(js), "preset "+*preset)
+	if err != nil {
+		return err
+	}
+	mx.Seed(0)
+	m := lm.New(cfg)
+	mx.Eval(m.Parameters())
+	m.Freeze()
+	if _, err := lora.Apply(m, lora.Config{NumLayers: -1, Rank: *rank, Scale: 2, Keys: []string{"self_attn.q_proj", "self_attn.v_proj"}}); err != nil {
+		return err
+	}
+	m.GradCheckpoint = *ckpt
+	loss := func(m *lm.Model, ids *mx.Array) *mx.Array {
+		logits := m.Forward(mx.SliceAxis(ids, 1, 0, *seq), nil)
+		return nn.CrossEntropy(logits, mx.SliceAxis(ids, 1, 1, *seq+1), nil, nn.ReduceMean)
+	}
+	step := nn.ValueAndGrad(m, loss)
+	opt := optim.NewAdamW(optim.Constant(1e-4), optim.AdamConfig{WeightDecay: 0.01, BiasCorrection: true})
+	var times []float64
+	for i := 0; i < *steps+2; i++ {
+		ids := mx.RandInt(0, cfg.VocabSize, []int{*batch, *seq + 1}, mx.Key(uint64(i)))
+		mx.Eval(ids)
+		if i == 2 && *profile != "" {
+			f, err := os.Create(*profile)
+			if err != nil {
+				return err
+			}
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+		t0 := time.Now()
+		l, g := step(m, ids)
+		opt.Update(m, g)
+		mx.Eval(l, m.Parameters(), opt.State())
+		if i >= 2 {
+			times = append(times, time.Since(t0).Seconds())
+		}
+	}
+	sort.Float64s(times)
+	med := times[len(times)/2]
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	out, _ := json.Marshal(map[string]any{
+		"impl": "mlxgo", "blas": blas.Backend(), "preset": *preset, "batch": *batch, "seq": *seq,
+		"trainable": lora.TrainableCount(m), "step_s_median": med, "tokens_per_s": float64(*batch**seq) / med,
+		"peak_rss_mib": float64(ru.Maxrss) / 1024, "grad_checkpoint": *ckpt,
+	})
+	fmt.Println(string(out))
+	return nil
+}
