@@ -36,7 +36,9 @@ type allocator struct {
 	cacheLimit int64
 }
 
-var pool = &allocator{free: map[int][][]byte{}, cacheLimit: -1}
+// The cache keeps at most 1 GiB of freed buffers by default (SetCacheLimit changes it),
+// so batches of ever-new shapes cannot grow it without bound.
+var pool = &allocator{free: map[int][][]byte{}, cacheLimit: 1 << 30}
 
 func (p *allocator) get(n int) *buffer {
 	p.mu.Lock()

@@ -72,12 +72,19 @@ func (b *Block) Forward(x *mx.Array, cache *LayerCache) *mx.Array {
 	return mx.Add(h, b.MLP.Forward(b.PostAttentionLayernorm.Forward(h)))
 }
 
+// EmbeddingLayer is a token embedding that can also serve as a tied output head
+// (*nn.Embedding, or a LoRA-adapted one).
+type EmbeddingLayer interface {
+	Forward(ids *mx.Array) *mx.Array
+	AsLinear(x *mx.Array) *mx.Array
+}
+
 // Decoder is the stack of layers between the embeddings and the head.
 type Decoder struct {
 	nn.Base
-	EmbedTokens *nn.Embedding `mx:"embed_tokens"`
-	Layers      []*Block      `mx:"layers"`
-	Norm        *nn.RMSNorm   `mx:"norm"`
+	EmbedTokens EmbeddingLayer `mx:"embed_tokens"`
+	Layers      []*Block       `mx:"layers"`
+	Norm        *nn.RMSNorm    `mx:"norm"`
 }
 
 // Model is a causal language model: Llama, Mistral or Qwen2.

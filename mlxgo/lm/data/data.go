@@ -294,7 +294,7 @@ func Make(ds *Dataset, idx []int, padID int) Batch {
 }
 
 // PaddingStats returns the padded positions of one epoch with bucketing and without it
-// (batches in file order), to show what bucketing saves.
+// (the same shuffle, unsorted), to show what bucketing saves.
 func PaddingStats(ds *Dataset, batchSize int, seed uint64) (bucketed, unsorted int) {
 	pad := func(batches [][]int) int {
 		total := 0
@@ -309,13 +309,11 @@ func PaddingStats(ds *Dataset, batchSize int, seed uint64) (bucketed, unsorted i
 		}
 		return total
 	}
+	// The same shuffle without the sort within windows.
+	idx := rand.New(rand.NewPCG(seed, 0)).Perm(ds.Len())
 	var plain [][]int
 	for s := 0; s+batchSize <= ds.Len(); s += batchSize {
-		b := make([]int, batchSize)
-		for j := range b {
-			b[j] = s + j
-		}
-		plain = append(plain, b)
+		plain = append(plain, idx[s:s+batchSize])
 	}
 	return pad(Order(ds, batchSize, seed, 0)), pad(plain)
 }

@@ -70,6 +70,10 @@ func AdapterWeights(model *lm.Model) map[string]*mx.Array {
 			out[path+".m"] = l.Magnitude
 		}
 	}
+	if e, ok := model.Model.EmbedTokens.(*Embedding); ok {
+		out["model.embed_tokens.lora_a"] = e.LoraA
+		out["model.embed_tokens.lora_b"] = e.LoraB
+	}
 	return out
 }
 

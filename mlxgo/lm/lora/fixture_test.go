@@ -287,3 +287,39 @@ func TestBadAdapterInput(t *testing.T) {
 		}
 	}
 }
+
+func TestEmbeddingLoRAAndDoRAFuse(t *testing.T) {
+	ids := loadST(t, "forward.safetensors")["input_ids"]
+	m := loadModel(t)
+	m.Freeze()
+	e := lora.ApplyEmbedding(m, 4, 2)
+	if _, err := lora.Apply(m, lora.Config{FineTuneType: "dora", NumLayers: 1, Rank: 4, Scale: 2}); err != nil {
+		t.Fatal(err)
+	}
+	base := loadModel(t).Forward(ids, nil)
+	// With B = 0 both adapters start exactly at the base model.
+	if d := maxAbsDiff(m.Forward(ids, nil), base); d > 1e-5 {
+		t.Fatalf("fresh LoRA embedding + DoRA changed the logits by %g", d)
+	}
+	for _, l := range lora.Layers(m) {
+		l.LoraB = mx.Normal(l.LoraB.Shape(), 0, 0.1, mx.Float32, mx.Key(1))
+	}
+	e.LoraB = mx.Normal(e.LoraB.Shape(), 0, 0.1, mx.Float32, mx.Key(2))
+	adapted := m.Forward(ids, nil)
+	if d := maxAbsDiff(adapted, base); d < 1e-3 {
+		t.Fatalf("non-zero B changed nothing (%g)", d)
+	}
+	n := flatten(m.TrainableParameters())
+	if _, ok := n["model.embed_tokens.lora_a"]; !ok {
+		t.Fatalf("embedding factors not trainable: %v", n)
+	}
+	if _, ok := n["model.layers.1.mlp.down_proj.m"]; !ok {
+		t.Fatal("DoRA magnitude not trainable")
+	}
+	if err := lora.Fuse(m); err != nil {
+		t.Fatal(err)
+	}
+	if d := maxAbsDiff(m.Forward(ids, nil), adapted); d > 1e-4 {
+		t.Fatalf("fused LoRA embedding + DoRA logits differ by %g", d)
+	}
+}

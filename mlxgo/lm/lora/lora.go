@@ -195,11 +195,15 @@ func Layers(model *lm.Model) map[string]*Linear {
 	return out
 }
 
-// Fuse merges every LoRA layer into its base weight, leaving a plain model.
+// Fuse merges every LoRA layer (and an adapted embedding) into its base weight, leaving
+// a plain model.
 func Fuse(model *lm.Model) error {
 	replace := map[string]any{}
 	for path, l := range Layers(model) {
 		replace[path] = l.Fused()
+	}
+	if e, ok := model.Model.EmbedTokens.(*Embedding); ok {
+		model.Model.EmbedTokens = e.Fused()
 	}
 	return nn.UpdateModules(model, replace)
 }
