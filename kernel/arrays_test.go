@@ -5,11 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlxgo/mlxgo/kernel"
 	mx "github.com/mlxgo/mlxgo/mlxgo"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
 	"github.com/mlxgo/mlxgo/mlxgo/tree"
-	"github.com/mlxgo/mlxgo/kernel"
 )
 
 func TestSaveLoadArraysAndModelRestoreCost(t *testing.T) {
