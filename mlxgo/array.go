@@ -151,9 +151,24 @@ func (a *Array) contiguous() *Array {
 	if a.isContiguous() {
 		return a
 	}
-	c := &Array{shape: a.shape, dtype: a.dtype}
-	c.alloc()
+	c := scratch(a.shape, a.dtype)
 	copyStrided(c.raw(), a)
+	return c
+}
+
+// scratch returns an evaluated array for a kernel's temporary use: its memory comes from
+// the Go heap, not the buffer pool, so it neither counts as active memory nor waits for a
+// cleanup to be returned; it is garbage as soon as the kernel drops it.
+func scratch(shape []int, dt Dtype) *Array {
+	c := &Array{shape: shape, dtype: dt}
+	n := numel(shape) * dt.Size()
+	words := make([]uint64, (n+7)/8)
+	var bs []byte
+	if n > 0 {
+		bs = unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), n)
+	}
+	c.slot = &dataSlot{buf: &buffer{bytes: bs, external: true, keep: words}}
+	c.slot.buf.refs.Store(1)
 	return c
 }
 

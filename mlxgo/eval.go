@@ -96,6 +96,7 @@ func evalArrays(outs []*Array) {
 	for _, o := range outs {
 		requested[o] = true
 	}
+	tape = schedule(tape, requested)
 	uses := make(map[*Array]int, len(tape))
 	for _, a := range tape {
 		for _, in := range a.inputs {

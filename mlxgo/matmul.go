@@ -37,8 +37,7 @@ func asMatView(a *Array) matView {
 
 // floatArray returns an evaluated float32 copy of a.
 func floatArray(a *Array) *Array {
-	c := &Array{shape: a.shape, dtype: Float32}
-	c.alloc()
+	c := scratch(a.shape, Float32)
 	copy(viewAs[float32](c.raw()), floats(a))
 	return c
 }

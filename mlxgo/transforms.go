@@ -330,13 +330,34 @@ func (p checkpointPrim) Eval(in []*Array, out *Array) {
 }
 
 func (p checkpointPrim) VJP(in []*Array, _, g *Array) []*Array {
-	inner := p.f(in)
-	return backward([]*Array{inner}, []*Array{g}, in)
+	// Recompute from inputs that depend on the cotangent, so the recomputation is
+	// scheduled when the backward pass reaches this point, not earlier: only one
+	// checkpointed segment's intermediates are alive at a time.
+	tied := make([]*Array, len(in))
+	for i, x := range in {
+		tied[i] = newArray(cloneInts(x.shape), x.dtype, dependsPrim{}, x, g)
+	}
+	inner := p.f(tied)
+	return backward([]*Array{inner}, []*Array{g}, tied)
+}
+
+// dependsPrim returns its first input unchanged; the other inputs only order the graph.
+type dependsPrim struct{}
+
+func (dependsPrim) Name() string { return "Depends" }
+func (dependsPrim) Eval(in []*Array, out *Array) {
+	setView(out, in[0], in[0].strides, in[0].offset)
+}
+func (dependsPrim) VJP(in []*Array, _, g *Array) []*Array {
+	out := make([]*Array, len(in))
+	out[0] = g
+	return out
 }
 
 // Checkpoint returns f wrapped for gradient checkpointing: the forward pass keeps only
-// f's output, and the backward pass recomputes f's intermediates from its inputs. Every
-// array f reads that needs a gradient (including parameters) must be among its inputs.
+// f's output, and the backward pass recomputes f's intermediates from its inputs when the
+// gradient reaches it. f must compute only from the inputs it is given: every array it
+// reads that needs a gradient (parameters included) must be among them.
 func Checkpoint(f func(inputs []*Array) *Array) func(inputs []*Array) *Array {
 	return func(inputs []*Array) *Array {
 		probe := f(inputs)

@@ -193,12 +193,30 @@ func (m *Model) Hidden(ids *mx.Array, cache *Cache) *mx.Array {
 	return m.Model.Norm.Forward(h)
 }
 
-// checkpointed runs a layer under mx.Checkpoint with its trainable parameters as inputs,
-// so their gradients flow through the recomputation.
+// checkpointed runs a layer under mx.Checkpoint with its trainable parameters as inputs:
+// the function installs the arrays it is given in the layer for the call, so the
+// recomputation differentiates with respect to exactly those inputs.
 func checkpointed(l *Block, x *mx.Array) *mx.Array {
-	params := tree.Leaves(nn.TrainableParameters(l))
-	f := mx.Checkpoint(func(in []*mx.Array) *mx.Array { return l.Forward(in[0], nil) })
-	return f(append([]*mx.Array{x}, params...))
+	params := tree.Flatten(nn.TrainableParameters(l))
+	inputs := []*mx.Array{x}
+	for _, p := range params {
+		inputs = append(inputs, p.Value)
+	}
+	f := mx.Checkpoint(func(in []*mx.Array) *mx.Array {
+		swap := func(vals []*mx.Array) {
+			pairs := make([]tree.Pair, len(params))
+			for i, p := range params {
+				pairs[i] = tree.Pair{Key: p.Key, Value: vals[i]}
+			}
+			if err := nn.Update(l, tree.Unflatten(pairs).(map[string]any)); err != nil {
+				panic(err)
+			}
+		}
+		swap(in[1:])
+		defer swap(inputs[1:])
+		return l.Forward(in[0], nil)
+	})
+	return f(inputs)
 }
 
 // Freeze freezes every parameter of the model.

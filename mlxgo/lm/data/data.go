@@ -247,6 +247,7 @@ type Batch struct {
 // sorted by length within windows of 16 batches (so a batch holds similar lengths) and
 // the batches are shuffled with seed and epoch. Incomplete final batches are dropped.
 func Order(ds *Dataset, batchSize int, seed uint64, epoch int) [][]int {
+	checkBatchSize(batchSize)
 	n := ds.Len()
 	rng := rand.New(rand.NewPCG(seed, uint64(epoch)))
 	idx := rng.Perm(n)
@@ -296,6 +297,7 @@ func Make(ds *Dataset, idx []int, padID int) Batch {
 // PaddingStats returns the padded positions of one epoch with bucketing and without it
 // (the same shuffle, unsorted), to show what bucketing saves.
 func PaddingStats(ds *Dataset, batchSize int, seed uint64) (bucketed, unsorted int) {
+	checkBatchSize(batchSize)
 	pad := func(batches [][]int) int {
 		total := 0
 		for _, b := range batches {
@@ -316,4 +318,12 @@ func PaddingStats(ds *Dataset, batchSize int, seed uint64) (bucketed, unsorted i
 		plain = append(plain, idx[s:s+batchSize])
 	}
 	return pad(Order(ds, batchSize, seed, 0)), pad(plain)
+}
+
+// checkBatchSize panics on a batch size that would make Order and PaddingStats loop
+// forever (0) or index out of range (negative).
+func checkBatchSize(batchSize int) {
+	if batchSize <= 0 {
+		panic(fmt.Sprintf("data: batch size %d must be positive", batchSize))
+	}
 }
