@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"reflect"
 	"sort"
@@ -14,7 +13,6 @@ import (
 	"time"
 	"unicode/utf16"
 
-	"github.com/nikolalohinski/gonja/v2"
 	"github.com/nikolalohinski/gonja/v2/builtins"
 	"github.com/nikolalohinski/gonja/v2/config"
 	"github.com/nikolalohinski/gonja/v2/exec"
@@ -51,9 +49,10 @@ func (t *Tokenizer) SetChatTemplate(source string) {
 
 // TemplateError is the error of a template that called raise_exception.
 type TemplateError struct {
-	Message string
+	Message string // the argument of raise_exception
 }
 
+// Error implements error.
 func (e *TemplateError) Error() string {
 	return "tokenizer: chat template raised an exception: " + e.Message
 }
@@ -114,7 +113,6 @@ var (
 
 func chatEnvironment() (*exec.Environment, *config.Config) {
 	chatEnvOnce.Do(func() {
-		gonja.SetLoggerOutput(io.Discard)
 		filters := exec.NewFilterSet(map[string]exec.FilterFunction{}).Update(builtins.Filters)
 		_ = filters.Replace("tojson", filterToJSON)
 		ctx := exec.EmptyContext().Update(builtins.GlobalFunctions).Update(builtins.GlobalVariables)
@@ -181,11 +179,18 @@ func renderTemplate(source string, vars map[string]any) (out string, err error) 
 }
 
 // normalizeValue converts JSON-decoded values to what templates expect:
-// json.Number becomes an int64 or a float64, named map and slice types
-// become map[string]any and []any.
+// json.Number becomes an int64 or a float64, a float64 with an integral
+// value becomes an int64 (encoding/json decodes every number as float64,
+// where Python's json.loads gives an int), named map and slice types become
+// map[string]any and []any.
 func normalizeValue(v any) any {
 	switch x := v.(type) {
-	case nil, string, bool, int, int64, float64:
+	case nil, string, bool, int, int64:
+		return v
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 && !(x == 0 && math.Signbit(x)) {
+			return int64(x)
+		}
 		return v
 	case json.Number:
 		if i, err := x.Int64(); err == nil {

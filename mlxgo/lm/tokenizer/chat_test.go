@@ -7,8 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // jinjaOracle renders templates with Python's jinja2 configured like
@@ -138,12 +140,18 @@ func chatCases(t *testing.T) []chatCase {
 			)
 		}
 	}
+	floats := []any{1e22, 1.5e21, 1e-5, 0.0001, 1e15 + 0.5, 0.1, 2.5e-7, -1.25, 123456.789, 3.0, json.Number("7"), json.Number("0.5")}
+	for i := range cases {
+		if strings.Contains(cases[i].template, "features") {
+			cases[i].opts.Extra = map[string]any{"floats": floats}
+		}
+	}
 	cases = append(cases,
 		chatCase{template: readTemplate(t, "qwen_tools.jinja"), messages: toolConv, opts: ChatOptions{AddGenerationPrompt: true, Tools: tools}},
 		chatCase{template: readTemplate(t, "qwen_tools.jinja"), messages: noSystem, opts: ChatOptions{Tools: tools}},
 		chatCase{template: readTemplate(t, "llama3.jinja"), messages: llama3Tool, opts: ChatOptions{AddGenerationPrompt: true, Tools: tools}},
 		chatCase{template: readTemplate(t, "llama3.jinja"), messages: noSystem, opts: ChatOptions{Tools: tools, Extra: map[string]any{"tools_in_user_message": false, "date_string": "01 Jan 2026"}}},
-		chatCase{template: readTemplate(t, "features.jinja"), messages: basic, opts: ChatOptions{Extra: map[string]any{"extra_flag": true, "extra_number": 12.75}}},
+		chatCase{template: readTemplate(t, "features.jinja"), messages: basic, opts: ChatOptions{Extra: map[string]any{"extra_flag": true, "extra_number": 12.75, "floats": floats}}},
 		chatCase{template: readTemplate(t, "llama2.jinja"), messages: []Message{{"role": "user", "content": "a"}, {"role": "user", "content": "b"}},
 			wantErr: "Conversation roles must alternate user/assistant/user/assistant/..."},
 		chatCase{template: readTemplate(t, "llama3.jinja"), messages: []Message{{"role": "system", "content": "s"}}, opts: ChatOptions{Tools: tools},
@@ -175,6 +183,18 @@ func TestChatTemplatesRaiseException(t *testing.T) {
 		if !errors.As(err, &te) || te.Message != c.wantErr {
 			t.Errorf("ApplyChatTemplate error = %v, want a TemplateError %q", err, c.wantErr)
 		}
+	}
+}
+
+func TestStrftime(t *testing.T) {
+	tm := time.Date(2024, time.July, 5, 14, 3, 9, 0, time.UTC)
+	if got, want := strftime(tm, "%d %b %Y|%B %A %a %H:%M:%S %I%p %j %y %m %%"), "05 Jul 2024|July Friday Fri 14:03:09 02PM 187 24 07 %"; got != want {
+		t.Errorf("strftime = %q, want %q", got, want)
+	}
+	tok := chatTokenizer(t, `{{ strftime_now("%Y") }}`)
+	got, err := tok.ApplyChatTemplate(nil, ChatOptions{})
+	if err != nil || got != strconv.Itoa(time.Now().Year()) {
+		t.Errorf("strftime_now: %q, %v", got, err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 )
@@ -24,11 +25,17 @@ func CLIJSON(tok *Tokenizer, text string, chat bool, special bool) ([]byte, erro
 		}
 	}
 	ids, toks := tok.EncodeWithTokens(input, special)
-	return json.Marshal(struct {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // keep "<|im_start|>" readable
+	if err := enc.Encode(struct {
 		IDs    []int    `json:"ids"`
 		Tokens []string `json:"tokens"`
 		Text   string   `json:"text"`
-	}{ids, toks, input})
+	}{ids, toks, input}); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
 // parseCLIMessages reads a JSON array of message objects; any other text

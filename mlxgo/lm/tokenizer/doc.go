@@ -48,7 +48,16 @@
 //
 // Templates are rendered with gonja (a Go Jinja2 engine) configured like
 // transformers: trim_blocks and lstrip_blocks on, a tojson filter that
-// behaves like json.dumps(ensure_ascii=False), raise_exception and
-// strftime_now globals. Go maps have no key order, so dictionaries are
-// iterated and serialized with their keys sorted.
+// behaves like json.dumps(ensure_ascii=False) (indent, separators,
+// sort_keys and ensure_ascii arguments included), raise_exception (a
+// *TemplateError) and strftime_now globals. Go maps have no key order, so
+// dictionaries passed in are iterated and serialized with their keys sorted
+// (dictionaries built inside a template keep their order). Numbers follow
+// what Python's json.loads would give for the same JSON: json.Number and
+// integral float64 values become integers.
+//
+// # Streaming
+//
+// NewStreamDecoder turns generated ids into text pieces that never split a
+// UTF-8 character, like the Rust library's DecodeStream.
 package tokenizer

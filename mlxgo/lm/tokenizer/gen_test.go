@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"container/heap"
 	"encoding/json"
 	"fmt"
 	"math/rand"
@@ -120,7 +121,7 @@ func randomText(rng *rand.Rand, specials []string, maxParts int) string {
 // trainBPE learns nMerges merges from words (already in the model's
 // alphabet). alphabet seeds the vocabulary; prefix is the
 // continuing_subword_prefix.
-func trainBPE(words map[string]int, alphabet []string, nMerges int, prefix string, closed bool) (vocab []string, merges [][2]string) {
+func trainBPE(words map[string]int, alphabet []string, nMerges int, prefix, suffix string, closed bool) (vocab []string, merges [][2]string) {
 	seen := map[string]bool{}
 	inAlphabet := map[string]bool{}
 	for _, a := range alphabet {
@@ -155,10 +156,14 @@ words:
 			}
 		}
 		var syms []string
-		for i, r := range []rune(w) {
+		rs := []rune(w)
+		for i, r := range rs {
 			s := string(r)
 			if i > 0 {
 				s = prefix + s
+			}
+			if i == len(rs)-1 {
+				s += suffix
 			}
 			addTok(s)
 			syms = append(syms, s)
@@ -168,6 +173,7 @@ words:
 	type pair = [2]string
 	counts := map[pair]int{}
 	where := map[pair]map[int]bool{}
+	h := &pairHeap{}
 	countWord := func(k, sign int) {
 		w := ws[k]
 		for i := 0; i+1 < len(w.syms); i++ {
@@ -184,12 +190,18 @@ words:
 	for k := range ws {
 		countWord(k, 1)
 	}
+	for p, n := range counts {
+		heap.Push(h, pairCount{p, n})
+	}
 	for m := 0; m < nMerges; m++ {
+		// Pop stale entries until the top carries the pair's current count.
 		var best pair
 		bestN := 0
-		for p, n := range counts {
-			if n > bestN || n == bestN && (p[0]+"\x00"+p[1]) < (best[0]+"\x00"+best[1]) {
-				best, bestN = p, n
+		for h.Len() > 0 {
+			top := heap.Pop(h).(pairCount)
+			if counts[top.p] == top.n {
+				best, bestN = top.p, top.n
+				break
 			}
 		}
 		if bestN < 2 {
@@ -203,9 +215,13 @@ words:
 			idx = append(idx, k)
 		}
 		sort.Ints(idx)
+		touched := map[pair]bool{}
 		for _, k := range idx {
-			countWord(k, -1)
 			s := ws[k].syms
+			for i := 0; i+1 < len(s); i++ {
+				touched[pair{s[i], s[i+1]}] = true
+			}
+			countWord(k, -1)
 			out := make([]string, 0, len(s))
 			for i := 0; i < len(s); i++ {
 				if i+1 < len(s) && s[i] == best[0] && s[i+1] == best[1] {
@@ -217,14 +233,46 @@ words:
 			}
 			ws[k].syms = out
 			countWord(k, 1)
+			for i := 0; i+1 < len(out); i++ {
+				touched[pair{out[i], out[i+1]}] = true
+			}
 		}
-		for p, n := range counts {
-			if n <= 0 {
+		for p := range touched {
+			if n := counts[p]; n > 0 {
+				heap.Push(h, pairCount{p, n})
+			} else {
 				delete(counts, p)
 			}
 		}
 	}
 	return vocab, merges
+}
+
+type pairCount struct {
+	p [2]string
+	n int
+}
+
+// pairHeap orders pairs by count (descending), then lexicographically.
+type pairHeap []pairCount
+
+func (h pairHeap) Len() int { return len(h) }
+func (h pairHeap) Less(i, j int) bool {
+	if h[i].n != h[j].n {
+		return h[i].n > h[j].n
+	}
+	if h[i].p[0] != h[j].p[0] {
+		return h[i].p[0]+"\x00"+h[i].p[1] < h[j].p[0]+"\x00"+h[j].p[1]
+	}
+	return h[i].p[1] < h[j].p[1]
+}
+func (h pairHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *pairHeap) Push(x any)   { *h = append(*h, x.(pairCount)) }
+func (h *pairHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // modelWords returns the words the model of t would see for text (the
@@ -262,6 +310,7 @@ type tokSpec struct {
 	nMerges    int
 	pairMerges bool // merges as ["a","b"] pairs instead of "a b"
 	prefix     string
+	suffix     string
 	closed     bool     // train only on words written in the alphabet
 	specials   []string // texts to embed in random strings
 }
@@ -290,7 +339,7 @@ func buildTokenizerJSON(tb testing.TB, spec tokSpec, corpus []string) []byte {
 	for _, text := range corpus {
 		modelWords(bt, text, func(w string) { words[w]++ })
 	}
-	vocab, merges := trainBPE(words, spec.alphabet, spec.nMerges, spec.prefix, spec.closed)
+	vocab, merges := trainBPE(words, spec.alphabet, spec.nMerges, spec.prefix, spec.suffix, spec.closed)
 	// Use an ordered JSON object so ids follow training order.
 	var vb strings.Builder
 	vb.WriteByte('{')
@@ -603,6 +652,65 @@ func syntheticSpecs() []tokSpec {
 		added:    []map[string]any{addedTok("<|sep|>", true)},
 		nMerges:  400,
 		specials: []string{"<|sep|>"},
+	})
+	// 8. Metaspace pre-tokenizer without splitting (Llama-2 / Mistral
+	// converted with legacy=false), byte fallback.
+	specs = append(specs, tokSpec{
+		name: "metaspace_always",
+		json: map[string]any{
+			"version":       "1.0",
+			"normalizer":    nil,
+			"pre_tokenizer": map[string]any{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": false},
+			"post_processor": map[string]any{
+				"type":   "TemplateProcessing",
+				"single": []any{map[string]any{"SpecialToken": map[string]any{"id": "<s>", "type_id": 0}}, map[string]any{"Sequence": map[string]any{"id": "A", "type_id": 0}}},
+				"pair":   []any{map[string]any{"Sequence": map[string]any{"id": "A", "type_id": 0}}},
+				"special_tokens": map[string]any{
+					"<s>": map[string]any{"id": "<s>", "ids": []int{1}, "tokens": []string{"<s>"}},
+				},
+			},
+			"decoder": map[string]any{"type": "Sequence", "decoders": []any{
+				map[string]any{"type": "Replace", "pattern": map[string]any{"String": "▁"}, "content": " "},
+				map[string]any{"type": "ByteFallback"},
+				map[string]any{"type": "Fuse"},
+				map[string]any{"type": "Strip", "content": " ", "start": 1, "stop": 0},
+			}},
+			"model": map[string]any{"type": "BPE", "unk_token": "<unk>", "fuse_unk": true, "byte_fallback": true},
+		},
+		alphabet: spAlpha,
+		added:    []map[string]any{addedTok("<unk>", true), addedTok("<s>", true), addedTok("</s>", true), addedTok("[/INST]", true, "rstrip")},
+		nMerges:  600,
+		closed:   true,
+		specials: []string{"<s>", "</s>", " </s>", "[/INST]", "[/INST]  x"},
+	})
+
+	// 9. end_of_word_suffix with the BPE decoder, Digits (contiguous) and
+	// Punctuation (merged with previous) after Whitespace.
+	var sufAlpha []string
+	sufAlpha = append(sufAlpha, "<unk>")
+	for r := rune(0x21); r < 0x7f; r++ {
+		sufAlpha = append(sufAlpha, string(r), string(r)+"</w>")
+	}
+	specs = append(specs, tokSpec{
+		name: "word_suffix",
+		json: map[string]any{
+			"version":    "1.0",
+			"normalizer": map[string]any{"type": "Sequence", "normalizers": []any{map[string]any{"type": "NFD"}, map[string]any{"type": "Lowercase"}, map[string]any{"type": "StripAccents"}}},
+			"pre_tokenizer": map[string]any{"type": "Sequence", "pretokenizers": []any{
+				map[string]any{"type": "Whitespace"},
+				map[string]any{"type": "Digits", "individual_digits": false},
+				map[string]any{"type": "Punctuation", "behavior": "MergedWithPrevious"},
+			}},
+			"post_processor": map[string]any{"type": "BertProcessing", "sep": []any{"<unk>", 0}, "cls": []any{"<unk>", 0}},
+			"decoder":        map[string]any{"type": "BPEDecoder", "suffix": "</w>"},
+			"model":          map[string]any{"type": "BPE", "unk_token": "<unk>", "end_of_word_suffix": "</w>"},
+		},
+		alphabet: sufAlpha,
+		added:    []map[string]any{addedTok("<unk>", true)},
+		nMerges:  500,
+		suffix:   "</w>",
+		closed:   false,
+		specials: []string{"<unk>"},
 	})
 	return specs
 }

@@ -191,10 +191,205 @@ func (o obj) typ() (string, error) {
 }
 
 func unsupported(path, got string, supported ...string) error {
-	return fieldError(path, "%q is not supported (supported: %s)", got, strings.Join(supported, ", "))
+	return fmt.Errorf("%s %q is not supported (supported: %s)", path, got, strings.Join(supported, ", "))
+}
+
+// fastFile decodes a well-formed tokenizer.json in one pass; anything it
+// cannot decode goes through the field-by-field path for a precise error.
+type fastFile struct {
+	Version       json.RawMessage `json:"version"`
+	AddedTokens   json.RawMessage `json:"added_tokens"`
+	Normalizer    json.RawMessage `json:"normalizer"`
+	PreTokenizer  json.RawMessage `json:"pre_tokenizer"`
+	PostProcessor json.RawMessage `json:"post_processor"`
+	Decoder       json.RawMessage `json:"decoder"`
+	Model         *struct {
+		modelFields
+		Vocab  fastVocab  `json:"vocab"`
+		Merges fastMerges `json:"merges"`
+	} `json:"model"`
+}
+
+// fastMerges decodes either merges format.
+type fastMerges struct {
+	pairs [][2]string
+	ok    bool
+}
+
+func (f *fastMerges) UnmarshalJSON(data []byte) error {
+	sc := jsonScanner{data: data}
+	if !sc.consume('[') {
+		return errFast
+	}
+	for !sc.consume(']') {
+		if len(f.pairs) > 0 && !sc.consume(',') {
+			return errFast
+		}
+		var pair [2]string
+		if sc.peek() == '"' {
+			s, ok := sc.str()
+			if !ok {
+				return errFast
+			}
+			a, b, found := strings.Cut(s, " ")
+			if !found || strings.Contains(b, " ") {
+				return errFast
+			}
+			pair = [2]string{a, b}
+		} else {
+			if !sc.consume('[') {
+				return errFast
+			}
+			var ok bool
+			if pair[0], ok = sc.str(); !ok || !sc.consume(',') {
+				return errFast
+			}
+			if pair[1], ok = sc.str(); !ok || !sc.consume(']') {
+				return errFast
+			}
+		}
+		f.pairs = append(f.pairs, pair)
+	}
+	if f.pairs == nil {
+		f.pairs = [][2]string{}
+	}
+	f.ok = true
+	return nil
+}
+
+// fastVocab decodes {"token": id, ...} without reflection.
+type fastVocab struct{ m map[string]int }
+
+func (v *fastVocab) UnmarshalJSON(data []byte) error {
+	sc := jsonScanner{data: data}
+	if !sc.consume('{') {
+		return errFast
+	}
+	m := make(map[string]int, len(data)/12)
+	for first := true; !sc.consume('}'); first = false {
+		if !first && !sc.consume(',') {
+			return errFast
+		}
+		k, ok := sc.str()
+		if !ok || !sc.consume(':') {
+			return errFast
+		}
+		n, ok := sc.uint()
+		if !ok {
+			return errFast
+		}
+		m[k] = n
+	}
+	v.m = m
+	return nil
+}
+
+// errFast makes the fast path give up; the slow path reports the problem.
+var errFast = errors.New("not in the fast format")
+
+// jsonScanner reads tokens from JSON that encoding/json already validated.
+type jsonScanner struct {
+	data []byte
+	pos  int
+}
+
+func (s *jsonScanner) skipSpace() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (s *jsonScanner) peek() byte {
+	s.skipSpace()
+	if s.pos < len(s.data) {
+		return s.data[s.pos]
+	}
+	return 0
+}
+
+func (s *jsonScanner) consume(c byte) bool {
+	if s.peek() == c {
+		s.pos++
+		return true
+	}
+	return false
+}
+
+// str reads a string; escapes are decoded by encoding/json.
+func (s *jsonScanner) str() (string, bool) {
+	if s.peek() != '"' {
+		return "", false
+	}
+	start := s.pos
+	s.pos++
+	escaped := false
+	for s.pos < len(s.data) {
+		c := s.data[s.pos]
+		if c == '\\' {
+			escaped = true
+			s.pos += 2
+			continue
+		}
+		if c == '"' {
+			s.pos++
+			raw := s.data[start:s.pos]
+			if !escaped {
+				return validUTF8(string(raw[1 : len(raw)-1])), true
+			}
+			var out string
+			if err := json.Unmarshal(raw, &out); err != nil {
+				return "", false
+			}
+			return out, true
+		}
+		s.pos++
+	}
+	return "", false
+}
+
+// uint reads a non-negative integer that fits in an int32.
+func (s *jsonScanner) uint() (int, bool) {
+	s.skipSpace()
+	n, digits := 0, 0
+	for s.pos < len(s.data) && '0' <= s.data[s.pos] && s.data[s.pos] <= '9' {
+		n = n*10 + int(s.data[s.pos]-'0')
+		if n > math.MaxInt32 {
+			return 0, false
+		}
+		s.pos++
+		digits++
+	}
+	if digits == 0 || s.pos < len(s.data) && (s.data[s.pos] == '.' || s.data[s.pos] == 'e' || s.data[s.pos] == 'E') {
+		return 0, false
+	}
+	return n, true
 }
 
 func parseTokenizer(data []byte) (*Tokenizer, error) {
+	var ff fastFile
+	if err := json.Unmarshal(data, &ff); err == nil && ff.Model != nil && ff.Model.Vocab.m != nil && ff.Model.Merges.ok {
+		top := map[string]json.RawMessage{}
+		for k, v := range map[string]json.RawMessage{
+			"version": ff.Version, "added_tokens": ff.AddedTokens, "normalizer": ff.Normalizer,
+			"pre_tokenizer": ff.PreTokenizer, "post_processor": ff.PostProcessor, "decoder": ff.Decoder,
+		} {
+			if v != nil {
+				top[k] = v
+			}
+		}
+		m := ff.Model
+		mj := modelJSON{modelFields: m.modelFields, Vocab: json.RawMessage("{}"), Merges: json.RawMessage("[]")}
+		return parseComponents(top, mj, m.Vocab.m, m.Merges.pairs)
+	}
+	return parseTokenizerSlow(data)
+}
+
+func parseTokenizerSlow(data []byte) (*Tokenizer, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {
 		var ute *json.UnmarshalTypeError
@@ -214,7 +409,7 @@ func parseTokenizer(data []byte) (*Tokenizer, error) {
 				return nil, fieldError("version", "expected a string, got %s", jsonType(v))
 			}
 			if s != "1.0" {
-				return nil, fieldError("version", "%q is not supported (supported: 1.0)", s)
+				return nil, unsupported("version", s, "1.0")
 			}
 		}
 	}
@@ -222,8 +417,34 @@ func parseTokenizer(data []byte) (*Tokenizer, error) {
 	if !ok || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		return nil, fieldError("model", "missing")
 	}
+	var mj modelJSON
+	if err := json.Unmarshal(raw, &mj); err != nil {
+		return nil, fieldError("model", "expected an object")
+	}
+	return parseComponents(top, mj, nil, nil)
+}
+
+// parseComponents builds the tokenizer from the top-level fields and the
+// model fields; vocab and pairs are the decoded model.vocab and
+// model.merges when the fast path decoded them (nil otherwise).
+func parseComponents(top map[string]json.RawMessage, mj modelJSON, vocab map[string]int, pairs [][2]string) (*Tokenizer, error) {
+	if raw, ok := top["version"]; ok {
+		v, err := decodeAny(raw)
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			s, ok := v.(string)
+			if !ok {
+				return nil, fieldError("version", "expected a string, got %s", jsonType(v))
+			}
+			if s != "1.0" {
+				return nil, unsupported("version", s, "1.0")
+			}
+		}
+	}
 	t := &Tokenizer{bosID: -1, padID: -1}
-	model, err := parseModel(raw)
+	model, err := parseModel(mj, vocab, pairs)
 	if err != nil {
 		return nil, err
 	}
@@ -324,9 +545,14 @@ func parseAddedTokens(v any) ([]addedToken, error) {
 // modelJSON is the fast path for the model section; fields are checked one
 // by one with precise messages when it does not decode.
 type modelJSON struct {
+	modelFields
+	Vocab  json.RawMessage `json:"vocab"`
+	Merges json.RawMessage `json:"merges"`
+}
+
+// modelFields are the model settings other than vocab and merges.
+type modelFields struct {
 	Type                    json.RawMessage `json:"type"`
-	Vocab                   json.RawMessage `json:"vocab"`
-	Merges                  json.RawMessage `json:"merges"`
 	UnkToken                json.RawMessage `json:"unk_token"`
 	ContinuingSubwordPrefix json.RawMessage `json:"continuing_subword_prefix"`
 	EndOfWordSuffix         json.RawMessage `json:"end_of_word_suffix"`
@@ -363,11 +589,7 @@ func rawBool(raw json.RawMessage, path string) (bool, error) {
 	return b, nil
 }
 
-func parseModel(raw json.RawMessage) (*bpeModel, error) {
-	var mj modelJSON
-	if err := json.Unmarshal(raw, &mj); err != nil {
-		return nil, fieldError("model", "expected an object")
-	}
+func parseModel(mj modelJSON, vocab map[string]int, pairs [][2]string) (*bpeModel, error) {
 	typ, hasType, err := rawString(mj.Type, "model.type")
 	if err != nil {
 		return nil, err
@@ -379,14 +601,16 @@ func parseModel(raw json.RawMessage) (*bpeModel, error) {
 		typ = "BPE"
 	}
 	if typ != "BPE" {
-		return nil, fieldError("model.type", "%q is not supported (supported: BPE)", typ)
+		return nil, unsupported("model.type", typ, "BPE")
 	}
-	m := &bpeModel{unkID: -1}
-	if isNull(mj.Vocab) {
-		return nil, fieldError("model.vocab", "missing")
-	}
-	if err := json.Unmarshal(mj.Vocab, &m.vocab); err != nil {
-		return nil, vocabError(mj.Vocab)
+	m := &bpeModel{unkID: -1, vocab: vocab}
+	if vocab == nil {
+		if isNull(mj.Vocab) {
+			return nil, fieldError("model.vocab", "missing")
+		}
+		if err := json.Unmarshal(mj.Vocab, &m.vocab); err != nil {
+			return nil, vocabError(mj.Vocab)
+		}
 	}
 	for tok, id := range m.vocab {
 		if id < 0 || id > math.MaxInt32 {
@@ -427,32 +651,34 @@ func parseModel(raw json.RawMessage) (*bpeModel, error) {
 			m.unkID = id
 		}
 	}
-	pairs, err := parseMerges(mj.Merges)
-	if err != nil {
-		return nil, err
+	if pairs == nil {
+		if pairs, err = parseMerges(mj.Merges); err != nil {
+			return nil, err
+		}
 	}
 	m.merges = make(map[uint64]merge, len(pairs))
+	var joinBuf []byte
 	for i, p := range pairs {
-		path := fmt.Sprintf("model.merges[%d]", i)
+		path := func() string { return fmt.Sprintf("model.merges[%d]", i) }
 		a, ok := m.vocab[p[0]]
 		if !ok {
-			return nil, fieldError(path, "token %q not in vocab", p[0])
+			return nil, fieldError(path(), "token %q not in vocab", p[0])
 		}
 		b, ok := m.vocab[p[1]]
 		if !ok {
-			return nil, fieldError(path, "token %q not in vocab", p[1])
+			return nil, fieldError(path(), "token %q not in vocab", p[1])
 		}
 		right := p[1]
 		if m.prefix != "" {
 			if len(right) < len(m.prefix) || !utf8.ValidString(right[len(m.prefix):]) {
-				return nil, fieldError(path, "token %q does not start with continuing_subword_prefix %q", right, m.prefix)
+				return nil, fieldError(path(), "token %q does not start with continuing_subword_prefix %q", right, m.prefix)
 			}
 			right = right[len(m.prefix):]
 		}
-		joined := p[0] + right
-		n, ok := m.vocab[joined]
+		joinBuf = append(append(joinBuf[:0], p[0]...), right...)
+		n, ok := m.vocab[string(joinBuf)]
 		if !ok {
-			return nil, fieldError(path, "token %q not in vocab", joined)
+			return nil, fieldError(path(), "token %q not in vocab", joinBuf)
 		}
 		m.merges[pairKey(int32(a), int32(b))] = merge{rank: int32(i), newID: int32(n)}
 	}

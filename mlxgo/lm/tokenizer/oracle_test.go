@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 const oracleSetupHint = "the Rust tokenizers oracle is not installed: run `make setup` (it runs `npm ci` in mlxgo/lm/tokenizer/oracle); node and npm must be on PATH"
@@ -84,7 +85,7 @@ func runOracle(tb testing.TB, tokPath string, texts []string, decode [][]int) or
 // fixture tokenizer.
 func TestDifferentialRust(t *testing.T) {
 	oracleDir(t)
-	const perTokenizer = 1500
+	const perTokenizer = 1200
 	tmp := t.TempDir()
 	type target struct {
 		name     string
@@ -99,10 +100,13 @@ func TestDifferentialRust(t *testing.T) {
 		"normalizer_chain": {"[UNK]", "[CLS]", "[SEP]", " [MASK]"},
 		"llama3":           {"<|begin_of_text|>", "<|reserved_special_token_3|>"},
 		"qwen2":            {"<|im_start|>", "<think>"},
+		"metaspace_always": {"<0xE2>", "[/INST]  ", "▁"},
+		"word_suffix":      {"<unk>"},
 	}
 	var targets []target
+	buildStart := time.Now()
+	corpus := trainingCorpus(7, 2000, nil)
 	for _, spec := range syntheticSpecs() {
-		corpus := trainingCorpus(7, 3000, nil)
 		data := buildTokenizerJSON(t, spec, corpus)
 		path := filepath.Join(tmp, spec.name+".json")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
@@ -110,6 +114,7 @@ func TestDifferentialRust(t *testing.T) {
 		}
 		targets = append(targets, target{spec.name, path, spec.specials, mustSee[spec.name]})
 	}
+	t.Logf("trained %d synthetic tokenizers in %v", len(targets), time.Since(buildStart))
 	fixture, _ := filepath.Abs(filepath.Join("testdata", "tiny", "tokenizer.json"))
 	targets = append(targets, target{"tiny_fixture", fixture, []string{"<|im_start|>", "<|im_end|>", "<|endoftext|>"}, []string{"<|im_start|>"}})
 

@@ -9,7 +9,9 @@ import (
 // returns only text that is complete: never half a UTF-8 character, and
 // never text that a later token could still change (for example the
 // leading space a Metaspace decoder removes from the first token). It
-// follows the Rust library's DecodeStream.
+// follows the Rust library's DecodeStream, including its one weakness: text
+// that really ends in U+FFFD is held back (and re-decoded at every Add)
+// until a later token ends it differently, or until Flush.
 type StreamDecoder struct {
 	tok         *Tokenizer
 	skipSpecial bool
@@ -36,8 +38,9 @@ func (d *StreamDecoder) Add(id int) string {
 	}
 	d.ids = append(d.ids, id)
 	s := d.tok.Decode(d.ids, d.skipSpecial)
-	if len(s) <= len(d.prefix) || strings.HasSuffix(s, replacementChar) ||
-		!strings.HasPrefix(s, d.prefix) {
+	// A trailing U+FFFD may be an incomplete UTF-8 sequence that later
+	// tokens complete, so the text is held back until it is not there.
+	if len(s) <= len(d.prefix) || strings.HasSuffix(s, replacementChar) || !strings.HasPrefix(s, d.prefix) {
 		return ""
 	}
 	text := s[len(d.prefix):]
