@@ -20,9 +20,6 @@ import (
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
 )
 
-// yamlConfig is the -c config.yaml of mlx_lm.lora (keys with underscores).
-type yamlConfig map[string]any
-
 func runLora(args []string) error {
 	fs := flag.NewFlagSet("lora", flag.ContinueOnError)
 	o := trainer.Defaults()
@@ -65,7 +62,7 @@ func runLora(args []string) error {
 		if err != nil {
 			return err
 		}
-		var y yamlConfig
+		var y map[string]any
 		if err := yaml.Unmarshal(raw, &y); err != nil {
 			return fmt.Errorf("%s: %w", *cfgPath, err)
 		}
@@ -154,7 +151,9 @@ func loadAdapterWeights(m *lm.Model, w map[string]*mx.Array, path string) error 
 	return lora.LoadAdapterFileWeights(m, w, path)
 }
 
-func applyYAML(path string, y yamlConfig, fs *flag.FlagSet, set map[string]bool, keys *[]string, rank *int, scale, dropout *float64, warmup *int, cosine *bool) error {
+// applyYAML applies a -c config.yaml of mlx_lm.lora (keys with underscores) to the flags
+// not given explicitly.
+func applyYAML(path string, y map[string]any, fs *flag.FlagSet, set map[string]bool, keys *[]string, rank *int, scale, dropout *float64, warmup *int, cosine *bool) error {
 	for k, v := range y {
 		switch k {
 		case "lora_parameters":
