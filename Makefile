@@ -39,5 +39,5 @@ walkthrough: setup
 ifeq ($(HEADLESS),1)
 	$(GO) run ./kernel/cmd/runnb notebooks/lora_walkthrough.ipynb
 else
-	jupyter notebook notebooks/lora_walkthrough.ipynb
+	cd notebooks && /usr/bin/jupyter notebook $$([ "$$(id -u)" = 0 ] && echo --allow-root) lora_walkthrough.ipynb
 endif

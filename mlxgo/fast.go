@@ -32,12 +32,80 @@ func (p rmsNormPrim) Eval(in []*Array, out *Array) {
 
 func (p rmsNormPrim) VJP(in []*Array, _, g *Array) []*Array {
 	x, w := in[0], in[1]
-	r := Rsqrt(Add(Mean(Square(x), []int{-1}, true), float64(p.eps)))
-	n := Multiply(x, r)
-	gw := sumToShape(Multiply(g, n), w.shape)
-	gn := Multiply(g, w)
-	gx := Multiply(r, Subtract(gn, Multiply(n, Mean(Multiply(gn, n), []int{-1}, true))))
+	gx := newArray(cloneInts(x.shape), x.dtype, rmsNormGradPrim{p.eps, false}, x, w, g)
+	gw := newArray([]int{w.shape[0]}, w.dtype, rmsNormGradPrim{p.eps, true}, x, w, g)
 	return []*Array{gx, gw}
+}
+
+// rmsNormGradPrim is RMSNorm's backward pass in one kernel: with r = 1/rms(x) and
+// n = x·r, the input gradient is r·(g·w − n·mean(g·w·n)) and the weight gradient is
+// the sum over rows of g·n.
+type rmsNormGradPrim struct {
+	eps    float32
+	weight bool // compute the weight gradient instead of the input gradient
+}
+
+func (rmsNormGradPrim) Name() string { return "RMSNormGrad" }
+
+func (p rmsNormGradPrim) Eval(in []*Array, out *Array) {
+	x, w, g := floats(in[0]), floats(in[1]), floats(in[2])
+	d := len(w)
+	rows := len(x) / max(d, 1)
+	o, commit := outFloats(out)
+	rms := func(row []float32) float32 {
+		var ss float32
+		for _, v := range row {
+			ss += v * v
+		}
+		return float32(1 / math.Sqrt(float64(ss/float32(d)+p.eps)))
+	}
+	if p.weight {
+		// Fixed split over columns keeps the sum order independent of scheduling.
+		acc := make([]float64, d)
+		for i := 0; i < rows; i++ {
+			row, gr := x[i*d:(i+1)*d], g[i*d:(i+1)*d]
+			r := rms(row)
+			for j := range acc {
+				acc[j] += float64(gr[j] * row[j] * r)
+			}
+		}
+		for j := range o {
+			o[j] = float32(acc[j])
+		}
+		commit()
+		return
+	}
+	parallelFor(rows, max(1, 8192/max(d, 1)), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row, gr, or := x[i*d:(i+1)*d], g[i*d:(i+1)*d], o[i*d:(i+1)*d]
+			r := rms(row)
+			var dot float32
+			for j, v := range row {
+				dot += gr[j] * w[j] * v * r
+			}
+			dot /= float32(d)
+			for j, v := range row {
+				or[j] = r * (gr[j]*w[j] - v*r*dot)
+			}
+		}
+	})
+	commit()
+}
+
+func (p rmsNormGradPrim) VJP(in []*Array, _, g *Array) []*Array {
+	// Second derivatives go through the composite form of the same gradient.
+	f := func(a []*Array) []*Array {
+		x, w, gg := a[0], a[1], a[2]
+		r := Rsqrt(Add(Mean(Square(x), []int{-1}, true), float64(p.eps)))
+		n := Multiply(x, r)
+		if p.weight {
+			return []*Array{sumToShape(Multiply(gg, n), w.shape)}
+		}
+		gn := Multiply(gg, w)
+		return []*Array{Multiply(r, Subtract(gn, Multiply(n, Mean(Multiply(gn, n), []int{-1}, true))))}
+	}
+	_, v := VJP(f, in, []*Array{g})
+	return v
 }
 
 // RMSNorm returns x / sqrt(mean(x², last axis) + eps) * weight, computed in one kernel

@@ -84,6 +84,13 @@ func gradCases() []gradCase {
 		{"MatmulTransposed", [][]int{{3, 4}, {5, 4}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.Matmul(x[0], x[1].T()) }},
 		{"Addmm", [][]int{{5}, {3, 4}, {4, 5}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.Addmm(x[0], x[1], x[2], 0.5, 2) }},
 		{"RMSNorm", [][]int{{2, 3, 8}, {8}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.RMSNorm(x[0], x[1], 1e-5) }},
+		{"RMSNormGrad", [][]int{{2, 3, 8}, {8}}, -1, 1, func(x []*mx.Array) *mx.Array {
+			f := func(p []*mx.Array) []*mx.Array {
+				return []*mx.Array{mx.Sum(mx.Square(mx.RMSNorm(p[0], p[1], 1e-5)), nil, false)}
+			}
+			_, g := mx.VJP(f, x, []*mx.Array{mx.Scalar(1)})
+			return mx.Add(mx.Sum(g[0], nil, false), mx.Sum(mx.Square(g[1]), nil, false))
+		}},
 		{"LayerNorm", [][]int{{3, 8}, {8}, {8}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.LayerNorm(x[0], x[1], x[2], 1e-5) }},
 		{"RoPE", [][]int{{2, 5, 8}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.RoPE(x[0], 8, false, 10000, 1, 3, nil) }},
 		{"RoPETraditional", [][]int{{2, 5, 8}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.RoPE(x[0], 4, true, 500, 0.5, 0, nil) }},
