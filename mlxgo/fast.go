@@ -270,10 +270,22 @@ func ScaledDotProductAttention(q, k, v *Array, scale float64, mask any) *Array {
 		panicf("ScaledDotProductAttention", "q, k, v must be 4-D, got %v, %v, %v", q.shape, k.shape, v.shape)
 	}
 	B, Hq, L, D := q.shape[0], q.shape[1], q.shape[2], q.shape[3]
-	Hkv, S := k.shape[1], k.shape[2]
-	if Hkv == 0 || Hq%Hkv != 0 || k.shape[3] != D || !sameShape(k.shape[:3], v.shape[:3]) {
+	Hkv := k.shape[1]
+	if Hkv == 0 || Hq%Hkv != 0 || k.shape[0] != B || k.shape[3] != D || !sameShape(k.shape[:3], v.shape[:3]) {
 		panicf("ScaledDotProductAttention", "incompatible shapes q %v, k %v, v %v", q.shape, k.shape, v.shape)
 	}
+	if m, ok := mask.(string); mask == nil || (ok && m == "causal") {
+		dt := PromoteTypes(PromoteTypes(q.dtype, k.dtype), v.dtype)
+		return newArray([]int{B, Hq, L, v.shape[3]}, dt, sdpaPrim{float32(scale), mask != nil}, q, k, v)
+	}
+	return sdpaComposite(q, k, v, scale, mask)
+}
+
+// sdpaComposite is attention built from ordinary ops (any mask; the reference for the
+// fused kernel and its second derivatives).
+func sdpaComposite(q, k, v *Array, scale float64, mask any) *Array {
+	B, Hq, L, D := q.shape[0], q.shape[1], q.shape[2], q.shape[3]
+	Hkv, S := k.shape[1], k.shape[2]
 	rep := Hq / Hkv
 	qg := Reshape(q, B, Hkv, rep, L, D)
 	kg := ExpandDims(k, 2)

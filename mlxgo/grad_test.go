@@ -97,6 +97,16 @@ func gradCases() []gradCase {
 		{"SDPA-GQA-causal", [][]int{{1, 4, 3, 4}, {1, 2, 5, 4}, {1, 2, 5, 4}}, -1, 1, func(x []*mx.Array) *mx.Array {
 			return mx.ScaledDotProductAttention(x[0], x[1], x[2], 0.5, "causal")
 		}},
+		{"SDPA-nomask", [][]int{{2, 2, 3, 4}, {2, 1, 5, 4}, {2, 1, 5, 3}}, -1, 1, func(x []*mx.Array) *mx.Array {
+			return mx.ScaledDotProductAttention(x[0], x[1], x[2], 0.7, nil)
+		}},
+		{"SDPA-grad", [][]int{{1, 4, 3, 4}, {1, 2, 3, 4}, {1, 2, 3, 4}}, -1, 1, func(x []*mx.Array) *mx.Array {
+			f := func(p []*mx.Array) []*mx.Array {
+				return []*mx.Array{mx.Sum(mx.Square(mx.ScaledDotProductAttention(p[0], p[1], p[2], 0.5, "causal")), nil, false)}
+			}
+			_, g := mx.VJP(f, x, []*mx.Array{mx.Scalar(1)})
+			return mx.Add(mx.Sum(mx.Square(g[0]), nil, false), mx.Add(mx.Sum(g[1], nil, false), mx.Sum(mx.Square(g[2]), nil, false)))
+		}},
 		{"SDPA-additive", [][]int{{1, 2, 3, 4}, {1, 2, 3, 4}, {1, 2, 3, 4}, {3, 3}}, -1, 1, func(x []*mx.Array) *mx.Array {
 			return mx.ScaledDotProductAttention(x[0], x[1], x[2], 0.5, x[3])
 		}},
