@@ -145,9 +145,11 @@ func (e *FormatError) Unwrap() error { return ErrInvalid }
 // is closed (accessing them afterwards crashes the process). Code that hands
 // such slices to long-lived values (arrays that wrap the mapped data) should
 // call Keep, or simply never call Close: the mapping then lives as long as
-// the process, which is how the mlxgo array loader uses it. Replacing the
-// file on disk with Write (an atomic rename) does not disturb an existing
-// mapping; truncating the file in place while it is mapped does.
+// the process, which is how mlxgo's array loader is meant to use it.
+// Replacing the file on disk with Write (an atomic rename) does not disturb
+// an existing mapping; truncating the file in place while it is mapped
+// does. On platforms without mmap support in package syscall the file is
+// read into memory instead and Close merely drops it.
 type File struct {
 	path       string
 	buf        []byte // whole file: a memory mapping, or a heap copy
@@ -448,14 +450,14 @@ func parseTensor(name string, raw json.RawMessage, dataLen int64, bad badFunc) (
 
 // intArray decodes a JSON array of integers that fit in int64.
 func intArray(raw json.RawMessage) ([]int64, error) {
-	var nums []json.Number
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&nums); err != nil || nums == nil {
+	var nums []json.RawMessage
+	if err := json.Unmarshal(raw, &nums); err != nil || nums == nil {
 		return nil, fmt.Errorf("%s is not an array of integers", abbrev(raw))
 	}
 	out := make([]int64, len(nums))
 	for i, s := range nums {
+		// Only a bare JSON integer parses: quoted numbers, fractions,
+		// exponents and null are rejected.
 		v, err := strconv.ParseInt(string(s), 10, 64)
 		if err != nil {
 			return nil, fmt.Errorf("entry %d (%s) is not an integer in range", i, abbrev([]byte(s)))

@@ -20,10 +20,10 @@ import (
 // Tensor is one tensor to write: Data holds its NumElements*ItemSize bytes,
 // row-major and little-endian.
 type Tensor struct {
-	Name  string
-	Dtype Dtype
-	Shape []int
-	Data  []byte
+	Name  string // unique, non-empty, valid UTF-8, not "__metadata__"
+	Dtype Dtype  // element type
+	Shape []int  // dimensions, row-major; empty for a scalar
+	Data  []byte // raw little-endian elements
 }
 
 // Write stores tensors and metadata as a safetensors file at path.

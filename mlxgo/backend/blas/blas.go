@@ -84,6 +84,7 @@ func Backend() string {
 // openblas_set_num_threads when the loaded library has it, and sets the
 // number of goroutines of the Go implementation. n <= 0 restores the
 // default (runtime.GOMAXPROCS for Go, the number of CPUs for OpenBLAS).
+// Call it between products, not while one is running.
 func SetThreads(n int) {
 	if n <= 0 {
 		goThreads.Store(0)
@@ -130,7 +131,8 @@ func workers() int {
 // overlap A or B.
 //
 // Sgemm panics if a dimension is negative, a leading dimension is too
-// small, or a slice is too short for the matrix it holds.
+// small, or a slice is too short for the matrix it holds. It may be called
+// from several goroutines at once.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)

@@ -101,7 +101,7 @@ func gemmCases() []gemmCase {
 	dims := [][3]int{
 		{1, 1, 1}, {1, 1, 7}, {1, 9, 1}, {5, 1, 3}, {2, 3, 4}, {3, 5, 0}, {0, 4, 3}, {4, 0, 3},
 		{7, 9, 13}, {16, 16, 16}, {17, 33, 65}, {1, 300, 257}, {300, 1, 257}, {65, 130, 300},
-		{130, 67, 513}, {4, 2049, 3}, {129, 5, 1},
+		{130, 67, 513}, {4, 2049, 3}, {129, 5, 1}, {9, 1100, 260},
 	}
 	var cases []gemmCase
 	r := rand.New(rand.NewPCG(10, 20))
@@ -183,7 +183,7 @@ func TestSgemm(t *testing.T) {
 // results whatever the number of goroutines.
 func TestDeterministic(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, d := range [][3]int{{300, 200, 700}, {3, 1000, 600}, {257, 9, 1000}} {
+	for _, d := range [][3]int{{300, 200, 700}, {3, 1000, 600}, {257, 9, 1000}, {1, 3000, 300}} {
 		m, n, k := d[0], d[1], d[2]
 		a, b := randSlice(r, m*k), randSlice(r, k*n)
 		var first []float32

@@ -3,7 +3,11 @@
 package blas
 
 import (
+	"math/rand/v2"
+	"os"
+	"slices"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/ebitengine/purego"
@@ -91,4 +95,61 @@ func TestDirectMatchesSgemm(t *testing.T) {
 			t.Fatalf("direct sgemm_ [%d] = %v, Sgemm = %v", i, got[i], want[i])
 		}
 	}
+}
+
+// TestCompareDirect alternates wrapped and direct 1024³ products and
+// reports the median time of each, which is robust against load from other
+// processes. It runs only with MLXGO_BLAS_COMPARE=1.
+func TestCompareDirect(t *testing.T) {
+	if os.Getenv("MLXGO_BLAS_COMPARE") != "1" {
+		t.Skip("set MLXGO_BLAS_COMPARE=1 to run")
+	}
+	l := load()
+	if l == nil {
+		t.Skip(Backend())
+	}
+	h, err := purego.Dlopen(l.path, purego.RTLD_NOW|purego.RTLD_LOCAL)
+	if err != nil {
+		t.Skip(err)
+	}
+	fn, err := purego.Dlsym(h, "sgemm_")
+	if err != nil || fn == 0 {
+		t.Skip("no sgemm_")
+	}
+	const n = 1024
+	r := rand.New(rand.NewPCG(5, 6))
+	a, bm, c := randSlice(r, n*n), randSlice(r, n*n), make([]float32, n*n)
+	trans := [2]byte{'N', 0}
+	dim := int32(n)
+	alpha, beta := float32(1), float32(0)
+	direct := func() {
+		purego.SyscallN(fn,
+			uintptr(unsafe.Pointer(&trans[0])), uintptr(unsafe.Pointer(&trans[0])),
+			uintptr(unsafe.Pointer(&dim)), uintptr(unsafe.Pointer(&dim)), uintptr(unsafe.Pointer(&dim)),
+			uintptr(unsafe.Pointer(&alpha)),
+			uintptr(unsafe.Pointer(&bm[0])), uintptr(unsafe.Pointer(&dim)),
+			uintptr(unsafe.Pointer(&a[0])), uintptr(unsafe.Pointer(&dim)),
+			uintptr(unsafe.Pointer(&beta)),
+			uintptr(unsafe.Pointer(&c[0])), uintptr(unsafe.Pointer(&dim)),
+			1, 1)
+	}
+	wrapped := func() { Sgemm(false, false, n, n, n, 1, a, n, bm, n, 0, c, n) }
+	var tw, td []float64
+	for i := 0; i < 100; i++ {
+		t0 := time.Now()
+		wrapped()
+		t1 := time.Now()
+		direct()
+		t2 := time.Now()
+		tw = append(tw, t1.Sub(t0).Seconds())
+		td = append(td, t2.Sub(t1).Seconds())
+	}
+	gf := func(s []float64) (med, best float64) {
+		slices.Sort(s)
+		return 2 * n * n * n / s[len(s)/2] / 1e9, 2 * n * n * n / s[0] / 1e9
+	}
+	wm, wb := gf(tw)
+	dm, db := gf(td)
+	t.Logf("wrapped: median %.1f GFLOP/s, best %.1f; direct: median %.1f, best %.1f; wrapped/direct median %.3f",
+		wm, wb, dm, db, wm/dm)
 }

@@ -7,17 +7,21 @@ import (
 // Blocking of the pure-Go implementation (GotoBLAS style). op(B) is packed
 // in kc×nc panels of nr-wide column strips, op(A) in mc×kc blocks of
 // mr-high row strips; the micro-kernel multiplies one A strip by one B
-// strip into an mr×nr register tile. A B strip (kc*nr floats) stays in L1
-// while the A block (mc*kc floats) streams from L2.
+// strip into an mr×nr register tile. An A strip (kc*mr floats) stays in L1
+// while the B panel (kc*nc floats, 1 MiB) streams from L2, and C is
+// updated along rows.
 const (
 	kcBlock = 256
 	mcBlock = 128
-	ncBlock = 2048
+	ncBlock = 1024
 )
 
 // parallelFlops is the product size (2*m*n*k) below which the Go
 // implementation runs on a single goroutine.
 const parallelFlops = 1 << 21
+
+// maxWorkers bounds the goroutines of one product.
+const maxWorkers = 256
 
 // bufPool recycles packing buffers.
 var bufPool sync.Pool
@@ -62,6 +66,10 @@ func sgemmGo(transA, transB bool, m, n, k int, alpha float32, a []float32, lda i
 		nw = 1
 	}
 	g := &gemmArgs{transA, transB, m, n, k, alpha, a, lda, b, ldb, c, ldc}
+	if m == 1 {
+		g.rowTimesB(nw)
+		return
+	}
 
 	kcMax := min(k, kcBlock)
 	ncMax := min(roundUp(n, nr), ncBlock)
@@ -69,6 +77,8 @@ func sgemmGo(transA, transB bool, m, n, k int, alpha float32, a []float32, lda i
 	defer bufPool.Put(bpBuf)
 	bp := *bpBuf
 	rowStrips := (m + mr - 1) / mr
+	// More goroutines than strips of work would only cost buffers.
+	nw = min(nw, max(rowStrips, ncMax/nr), maxWorkers)
 	splitRows := nw == 1 || rowStrips >= 4*nw
 	// A buffers, one per goroutine. When columns are split, every
 	// goroutine packs all m rows (m is small then).
@@ -135,14 +145,14 @@ func (g *gemmArgs) compute(ap, bp []float32, pc, kb, jc, i0, i1, s0, s1 int) {
 		mb := min(mcBlock, i1-ic)
 		g.packA(ap, ic, mb, pc, kb)
 		rowStrips := (mb + mr - 1) / mr
-		for s := s0; s < s1; s++ {
-			bs := bp[s*kb*nr : (s+1)*kb*nr]
-			j := jc + s*nr
-			nw := min(nr, g.n-j)
-			for r := 0; r < rowStrips; r++ {
-				kernel(ap[r*kb*mr:(r+1)*kb*mr], bs, &acc)
-				i := ic + r*mr
-				g.store(&acc, i, j, min(mr, ic+mb-i), nw)
+		for r := 0; r < rowStrips; r++ {
+			as := ap[r*kb*mr : (r+1)*kb*mr]
+			i := ic + r*mr
+			mh := min(mr, ic+mb-i)
+			for s := s0; s < s1; s++ {
+				kernel(as, bp[s*kb*nr:(s+1)*kb*nr], &acc)
+				j := jc + s*nr
+				g.store(&acc, i, j, mh, min(nr, g.n-j))
 			}
 		}
 	}
@@ -236,5 +246,86 @@ func (g *gemmArgs) packB(bp []float32, p0, kb, j0, nb, s0, s1 int) {
 				dst[p*nr+u] = v
 			}
 		}
+	}
+}
+
+// rowTimesB handles m == 1 (a vector times a matrix, the shape of one
+// decoding step) without packing: packing would read and write all of B
+// once more, and the product is bound by reading B. Columns of C are split
+// among nw goroutines in fixed chunks; each element is accumulated in index
+// order of k, so results do not depend on nw.
+func (g *gemmArgs) rowTimesB(nw int) {
+	x := g.a[:g.k]
+	if g.transA { // op(A) is a column of A
+		x = make([]float32, g.k)
+		for p := range x {
+			x[p] = g.a[p*g.lda]
+		}
+	}
+	c := g.c[:g.n]
+	const chunk = 256
+	chunks := (g.n + chunk - 1) / chunk
+	nw = min(nw, chunks, maxWorkers)
+	var wg sync.WaitGroup
+	for w := 0; w < nw; w++ {
+		lo, hi := split(chunks, nw, w)
+		j0, j1 := lo*chunk, min(hi*chunk, g.n)
+		run := func() {
+			if g.transB {
+				// op(B)(p, j) = b[j*ldb+p]: column j of op(B) is contiguous.
+				for j := j0; j < j1; j++ {
+					c[j] += g.alpha * dot(x, g.b[j*g.ldb:j*g.ldb+g.k])
+				}
+				return
+			}
+			// op(B)(p, j) = b[p*ldb+j]: accumulate rows of B into c.
+			cs := c[j0:j1]
+			for p, xp := range x {
+				axpy(g.alpha*xp, g.b[p*g.ldb+j0:p*g.ldb+j1], cs)
+			}
+		}
+		if w == nw-1 {
+			run()
+		} else {
+			wg.Go(run)
+		}
+	}
+	wg.Wait()
+}
+
+// dot returns the dot product of x and y[:len(x)], summed in eight
+// interleaved partial sums combined in a fixed order.
+func dot(x, y []float32) float32 {
+	y = y[:len(x)]
+	var s0, s1, s2, s3, s4, s5, s6, s7 float32
+	for len(x) >= 8 && len(y) >= 8 {
+		s0 += x[0] * y[0]
+		s1 += x[1] * y[1]
+		s2 += x[2] * y[2]
+		s3 += x[3] * y[3]
+		s4 += x[4] * y[4]
+		s5 += x[5] * y[5]
+		s6 += x[6] * y[6]
+		s7 += x[7] * y[7]
+		x, y = x[8:], y[8:]
+	}
+	for i, v := range x {
+		s0 += v * y[i]
+	}
+	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+}
+
+// axpy adds alpha*x to y (len(y) == len(x)).
+func axpy(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	for len(x) >= 4 && len(y) >= 4 {
+		y[0] += alpha * x[0]
+		y[1] += alpha * x[1]
+		y[2] += alpha * x[2]
+		y[3] += alpha * x[3]
+		x, y = x[4:], y[4:]
+	}
+	for i, v := range x {
+		y[i] += alpha * v
 	}
 }
