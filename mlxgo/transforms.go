@@ -244,7 +244,7 @@ func GradOf[T any](f func(T) *Array) func(T) T {
 
 // MapArrays returns a copy of the pytree v with every *Array leaf replaced by f(leaf).
 // Maps, slices, arrays, pointers to structs and structs are rebuilt; other values are
-// kept as they are.
+// kept as they are. f sees the leaves in a stable order (map keys sorted).
 func MapArrays(v any, f func(*Array) *Array) any {
 	if v == nil {
 		return nil
@@ -296,9 +296,10 @@ func mapValue(v reflect.Value, f func(*Array) *Array) reflect.Value {
 			return v
 		}
 		out := reflect.MakeMapWithSize(v.Type(), v.Len())
-		iter := v.MapRange()
-		for iter.Next() {
-			out.SetMapIndex(iter.Key(), mapValue(iter.Value(), f))
+		keys := v.MapKeys()
+		sortValues(keys) // f is called in a stable order
+		for _, k := range keys {
+			out.SetMapIndex(k, mapValue(v.MapIndex(k), f))
 		}
 		return out
 	case reflect.Struct:
