@@ -18,6 +18,11 @@ func Write(path string, data []byte) error {
 		f.Close()
 		return err
 	}
+	// CreateTemp makes the file private (0600); give it the mode a plain create would.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
 	if err := f.Sync(); err != nil {
 		f.Close()
 		return err

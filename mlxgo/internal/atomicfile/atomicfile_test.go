@@ -17,6 +17,9 @@ func TestWriteReplacesAndLeavesNoTemporaries(t *testing.T) {
 			t.Fatalf("content %q, want %q", b, s)
 		}
 	}
+	if st, _ := os.Stat(p); st.Mode().Perm() != 0o644 {
+		t.Fatalf("mode %v, want 0644", st.Mode().Perm())
+	}
 	if e, _ := os.ReadDir(dir); len(e) != 1 {
 		t.Fatalf("%d files left in the folder, want 1", len(e))
 	}
