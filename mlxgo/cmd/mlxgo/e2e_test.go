@@ -62,7 +62,7 @@ func parse(re *regexp.Regexp, out string) map[int]float64 {
 
 func loraArgs(adapters string, iters int) []string {
 	return []string{"lora", "--model", modelDir, "--train", "--data", dataDir, "--iters", strconv.Itoa(iters),
-		"--batch-size", "4", "--learning-rate", "2e-3", "--num-layers", "4", "--steps-per-report", "1",
+		"--batch-size", "4", "--learning-rate", "1e-4", "--num-layers", "4", "--steps-per-report", "1",
 		"--steps-per-eval", "20", "--val-batches", "-1", "--save-every", "5", "--adapter-path", adapters,
 		"--mask-prompt", "--seed", "1", "--rank", "8", "--scale", "20"}
 }
@@ -75,8 +75,8 @@ func TestLoraFuseGenerateEndToEnd(t *testing.T) {
 	adapters := filepath.Join(dir, "adapters")
 	out := mlxgo(t, bin, append(loraArgs(adapters, 40), "--test", "--test-batches", "-1")...)
 	val := parse(valRe, out)
-	if len(val) < 2 || !(val[40] < val[1]-0.3) {
-		t.Fatalf("validation loss did not drop by 0.3: %v\n%s", val, out)
+	if len(val) < 2 || !(val[40] < val[1]-1.0) {
+		t.Fatalf("validation loss did not drop by 1.0: %v\n%s", val, out)
 	}
 	t.Logf("validation loss %.3f -> %.3f after 40 iterations", val[1], val[40])
 	if !strings.Contains(out, "Test loss") || !strings.Contains(out, "Trainable parameters:") {
