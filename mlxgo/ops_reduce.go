@@ -2,6 +2,7 @@ package mx
 
 import (
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -253,20 +254,11 @@ func reduce(k redKind, a *Array, axes []int, keepDims bool) *Array {
 	}
 	var sq []int
 	for i, d := range shape {
-		if !contains(axes, i) {
+		if !slices.Contains(axes, i) {
 			sq = append(sq, d)
 		}
 	}
 	return Reshape(r, sq...)
-}
-
-func contains(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // Sum adds over axes (all axes when nil), keeping them as size-1 when keepDims.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -118,7 +119,7 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 			c.Dtype = s
 		}
 	}
-	if !contains(SupportedModelTypes, c.ModelType) {
+	if !slices.Contains(SupportedModelTypes, c.ModelType) {
 		return nil, fmt.Errorf("%s: model_type %q is not supported (supported: %s)", path, c.ModelType, strings.Join(SupportedModelTypes, ", "))
 	}
 	if c.NumKeyValueHeads == 0 {
@@ -181,15 +182,6 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 	sort.Strings(unknown)
 	c.Raw["_ignored_keys"] = unknown
 	return &c, nil
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // EOSIDs returns eos_token_id as a list.

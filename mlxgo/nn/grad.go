@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -46,7 +47,7 @@ func LoadWeights(m any, weights map[string]*mx.Array, strict bool) error {
 			unexpected = append(unexpected, k)
 			continue
 		}
-		if !equalShape(cur.Shape(), w.Shape()) {
+		if !slices.Equal(cur.Shape(), w.Shape()) {
 			bad = append(bad, fmt.Sprintf("%s: expected shape %v, found %v", k, cur.Shape(), w.Shape()))
 			continue
 		}
@@ -82,16 +83,4 @@ func SaveWeights(m any, path string) error {
 		return err
 	}
 	return mx.SaveSafetensors(path, tree.FlattenMap(Parameters(m)), map[string]string{"format": "mlx"})
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

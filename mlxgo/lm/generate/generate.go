@@ -7,6 +7,7 @@ package generate
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"time"
 
@@ -112,7 +113,7 @@ func Text(model *lm.Model, tok *tokenizer.Tokenizer, prompt string, opts Options
 	dec := tokenizer.NewStreamDecoder(tok, true)
 	text := ""
 	gen, st := Tokens(model, ids, opts, func(id int) bool {
-		if !opts.IgnoreEOS && contains(opts.EOS, id) {
+		if !opts.IgnoreEOS && slices.Contains(opts.EOS, id) {
 			return true
 		}
 		s := dec.Add(id)
@@ -142,15 +143,6 @@ func EOSIDs(model *lm.Model, tok *tokenizer.Tokenizer) []int {
 		}
 	}
 	return out
-}
-
-func contains(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // Sample picks the next token from logits: argmax when opts.Temp is 0, otherwise a draw
