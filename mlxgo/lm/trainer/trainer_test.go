@@ -125,3 +125,25 @@ func TestNaNGuardKeepsLastCheckpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestGradientAccumulation: each optimizer step consumes GradAccum batches.
+func TestGradientAccumulation(t *testing.T) {
+	o := baseOptions(t.TempDir(), 4)
+	o.SaveEvery, o.StepsPerEval = 0, 0
+	_, one := run(t, o, false)
+	o.GradAccum = 2
+	o.AdapterPath = t.TempDir()
+	losses, two := run(t, o, false)
+	tokens := func(ev []trainer.Event) int {
+		n := 0
+		for _, e := range ev {
+			if e.Kind == "train" {
+				n = e.Tokens
+			}
+		}
+		return n
+	}
+	if tokens(two) < 2*tokens(one)*9/10 || len(losses) != 4 {
+		t.Fatalf("4 steps of 2 accumulated batches trained %d tokens; 4 single-batch steps %d", tokens(two), tokens(one))
+	}
+}
