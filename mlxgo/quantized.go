@@ -1,0 +1,178 @@
+package mx
+
+import (
+	"math"
+
+	"github.com/mlxgo/mlxgo/mlxgo/backend/blas"
+)
+
+// MLX's affine quantization: each group of groupSize consecutive elements along the last
+// axis is stored as bits-wide unsigned codes q with one scale and one bias, and
+// represents scale·q + bias. Codes are packed little-endian, low bits first, into uint32
+// words. Quantize, Dequantize and QuantizedMatmul reproduce MLX's CPU arithmetic.
+
+func checkQuant(op string, cols, groupSize, bits int) {
+	if bits != 2 && bits != 4 && bits != 8 {
+		panicf(op, "bits must be 2, 4 or 8, got %d", bits)
+	}
+	if groupSize <= 0 || cols%groupSize != 0 {
+		panicf(op, "the last axis (%d) must be a multiple of group_size %d", cols, groupSize)
+	}
+}
+
+// Quantize evaluates w (rows × cols, float) and returns its packed codes (uint32, rows ×
+// cols·bits/32), scales and biases (float32, rows × cols/groupSize), computed as MLX's
+// CPU backend does: scale = max((max−min)/(2^bits−1), 1e-7), negated unless |min| > |max|;
+// the edge value (min or max, whichever is larger in magnitude) is represented exactly.
+func Quantize(w *Array, groupSize, bits int) (wq, scales, biases *Array) {
+	if w.Ndim() < 2 {
+		panicf("Quantize", "needs a matrix, got shape %v", w.shape)
+	}
+	cols := w.shape[w.Ndim()-1]
+	checkQuant("Quantize", cols, groupSize, bits)
+	rows := w.Size() / cols
+	x := w.Float32s()
+	levels := float32(int(1)<<bits - 1)
+	groups := cols / groupSize
+	perWord := 32 / bits
+	codes := make([]uint32, rows*cols/perWord)
+	sc := make([]float32, rows*groups)
+	bi := make([]float32, rows*groups)
+	for r := 0; r < rows; r++ {
+		for g := 0; g < groups; g++ {
+			grp := x[r*cols+g*groupSize : r*cols+(g+1)*groupSize]
+			mn, mxv := grp[0], grp[0]
+			for _, v := range grp {
+				mn, mxv = min(mn, v), max(mxv, v)
+			}
+			scale := max((mxv-mn)/levels, 1e-7)
+			side := float32(math.Abs(float64(mn))) > float32(math.Abs(float64(mxv)))
+			if !side {
+				scale = -scale
+			}
+			edge := mxv
+			if side {
+				edge = mn
+			}
+			q0 := float32(math.RoundToEven(float64(edge / scale)))
+			bias := float32(0)
+			if q0 != 0 {
+				scale = edge / q0
+				bias = edge
+			}
+			sc[r*groups+g], bi[r*groups+g] = scale, bias
+			for j, v := range grp {
+				q := float32(math.RoundToEven(float64((v - bias) / scale)))
+				q = min(max(q, 0), levels)
+				col := g*groupSize + j
+				codes[(r*cols+col)/perWord] |= uint32(q) << (uint(col%perWord) * uint(bits))
+			}
+		}
+	}
+	lead := cloneInts(w.shape[:w.Ndim()-1])
+	return FromSlice(codes, append(cloneInts(lead), cols/perWord)...),
+		FromSlice(sc, append(cloneInts(lead), groups)...),
+		FromSlice(bi, append(lead, groups)...)
+}
+
+// dequantRows writes rows of dequantized values: fl32(fl32(scale·q) + bias), no FMA.
+func dequantRows(dst []float32, codes []uint32, sc, bi []float32, cols, groupSize, bits int) {
+	perWord := 32 / bits
+	mask := uint32(1)<<bits - 1
+	groups := cols / groupSize
+	rows := len(dst) / cols
+	for r := 0; r < rows; r++ {
+		for c := 0; c < cols; c++ {
+			w := codes[(r*cols+c)/perWord]
+			q := float32((w >> (uint(c%perWord) * uint(bits))) & mask)
+			g := r*groups + c/groupSize
+			dst[r*cols+c] = float32(sc[g]*q) + bi[g]
+		}
+	}
+}
+
+type dequantPrim struct{ groupSize, bits int }
+
+func (dequantPrim) Name() string { return "Dequantize" }
+
+func (p dequantPrim) Eval(in []*Array, out *Array) {
+	codes := viewAs[uint32](in[0].contiguous().raw())
+	o, commit := outFloats(out)
+	dequantRows(o, codes, floats(in[1]), floats(in[2]), out.shape[out.Ndim()-1], p.groupSize, p.bits)
+	commit()
+}
+
+func (dequantPrim) VJP(in []*Array, _, _ *Array) []*Array { return make([]*Array, len(in)) }
+
+// Dequantize returns scale·q + bias for packed codes wq with their scales and biases, in
+// the scales' dtype.
+func Dequantize(wq, scales, biases *Array, groupSize, bits int) *Array {
+	if wq.dtype != Uint32 {
+		panicf("Dequantize", "codes must be uint32, got %s of shape %v", wq.dtype, wq.shape)
+	}
+	cols := wq.shape[wq.Ndim()-1] * 32 / bits
+	checkQuant("Dequantize", cols, groupSize, bits)
+	shape := append(cloneInts(wq.shape[:wq.Ndim()-1]), cols)
+	if scales.shape[scales.Ndim()-1] != cols/groupSize || !sameShape(scales.shape, biases.shape) {
+		panicf("Dequantize", "scales %v / biases %v do not match codes %v (group_size %d)", scales.shape, biases.shape, wq.shape, groupSize)
+	}
+	return newArray(shape, scales.dtype, dequantPrim{groupSize, bits}, wq, scales, biases)
+}
+
+// quantMatmulPrim computes x @ Wᵀ (transpose) or x @ W for a quantized W without keeping
+// the dequantized weight: each evaluation dequantizes into scratch memory for one BLAS call.
+type quantMatmulPrim struct {
+	transpose       bool
+	groupSize, bits int
+}
+
+func (quantMatmulPrim) Name() string { return "QuantizedMatmul" }
+
+func (p quantMatmulPrim) Eval(in []*Array, out *Array) {
+	x := floats(in[0])
+	wq := in[1]
+	cols := wq.shape[wq.Ndim()-1] * 32 / p.bits
+	rowsW := wq.Size() * 32 / p.bits / cols
+	w := make([]float32, rowsW*cols)
+	dequantRows(w, viewAs[uint32](wq.contiguous().raw()), floats(in[2]), floats(in[3]), cols, p.groupSize, p.bits)
+	k := in[0].shape[in[0].Ndim()-1]
+	m := len(x) / max(k, 1)
+	n := out.shape[out.Ndim()-1]
+	o, commit := outFloats(out)
+	if p.transpose { // W is (n, k)
+		blas.Sgemm(false, true, m, n, k, 1, x, k, w, k, 0, o, n)
+	} else { // W is (k, n)
+		blas.Sgemm(false, false, m, n, k, 1, x, k, w, n, 0, o, n)
+	}
+	commit()
+}
+
+func (p quantMatmulPrim) VJP(in []*Array, _, g *Array) []*Array {
+	// d/dx of x·Wᵀ is g·W, i.e. the same quantized product with the other orientation.
+	gx := newArray(cloneInts(in[0].shape), g.dtype, quantMatmulPrim{!p.transpose, p.groupSize, p.bits}, g, in[1], in[2], in[3])
+	return []*Array{gx, nil, nil, nil}
+}
+
+// QuantizedMatmul returns x @ Wᵀ (transpose true, W stored (out, in)) or x @ W for the
+// quantized W = (wq, scales, biases). Gradients flow to x only; the weight is never held
+// dequantized between kernels, so a quantized model's memory stays at its packed size.
+func QuantizedMatmul(x, wq, scales, biases *Array, transpose bool, groupSize, bits int) *Array {
+	if wq.Ndim() != 2 {
+		panicf("QuantizedMatmul", "quantized weight must be 2-D, got %v", wq.shape)
+	}
+	rows, cols := wq.shape[0], wq.shape[1]*32/bits
+	checkQuant("QuantizedMatmul", cols, groupSize, bits)
+	k, n := cols, rows
+	if !transpose {
+		k, n = rows, cols
+	}
+	if x.shape[x.Ndim()-1] != k {
+		panicf("QuantizedMatmul", "x of shape %v does not match a quantized weight of %d×%d (transpose %v)", x.shape, rows, cols, transpose)
+	}
+	shape := append(cloneInts(x.shape[:x.Ndim()-1]), n)
+	dt := x.dtype
+	if !dt.IsFloat() {
+		dt = Float32
+	}
+	return newArray(shape, dt, quantMatmulPrim{transpose, groupSize, bits}, x, wq, scales, biases)
+}
