@@ -32,7 +32,15 @@ type Config struct {
 	Dtype                 string         `json:"dtype"`
 	BOSTokenID            any            `json:"bos_token_id"`
 	EOSTokenID            any            `json:"eos_token_id"`
+	Quantization          *Quantization  `json:"quantization"`
 	Raw                   map[string]any `json:"-"`
+}
+
+// Quantization is mlx-lm's "quantization" entry: every linear layer of the blocks is
+// stored with MLX's affine quantization.
+type Quantization struct {
+	GroupSize int `json:"group_size"`
+	Bits      int `json:"bits"`
 }
 
 // RopeScaling is rope_scaling / rope_parameters.
@@ -163,8 +171,14 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 			continue
 		}
 		switch k {
-		case "quantization", "quantization_config":
-			return nil, fmt.Errorf("%s: %s: quantized checkpoints are not supported yet", path, k)
+		case "quantization":
+			q := c.Quantization
+			if q == nil || (q.Bits != 2 && q.Bits != 4 && q.Bits != 8) || q.GroupSize <= 0 {
+				return nil, fmt.Errorf("%s: quantization %v: only MLX affine quantization with bits 2, 4 or 8 and a positive group_size is supported", path, v)
+			}
+			continue
+		case "quantization_config":
+			return nil, fmt.Errorf("%s: quantization_config (%v) is a transformers quantization format mlxgo cannot read; convert the model with mlx-lm or quantize a float model with lm.Quantize", path, v)
 		case "partial_rotary_factor":
 			if f, ok := v.(float64); ok && f == 1 {
 				continue

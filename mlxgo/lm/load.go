@@ -26,6 +26,11 @@ func Load(dir string) (*Model, error) {
 	}
 	m := New(cfg)
 	m.Dir = dir
+	if cfg.Quantization != nil {
+		if err := quantizedShell(m, cfg.Quantization, weights); err != nil {
+			return nil, fmt.Errorf("%s: %w", dir, err)
+		}
+	}
 	for k := range weights {
 		if strings.Contains(k, "rotary_emb.inv_freq") {
 			delete(weights, k)

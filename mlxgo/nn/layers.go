@@ -36,6 +36,18 @@ func (l *Linear) Forward(x *mx.Array) *mx.Array {
 // Dims returns the layer's input and output sizes.
 func (l *Linear) Dims() (in, out int) { return l.Weight.Dim(1), l.Weight.Dim(0) }
 
+// DequantizedWeight returns the weight (the same method as QuantizedLinear's, so code can
+// treat both alike).
+func (l *Linear) DequantizedWeight() *mx.Array { return l.Weight }
+
+// LinearLayer is what Linear and QuantizedLinear share: a forward pass, sizes, the float
+// weight and the bias.
+type LinearLayer interface {
+	Layer
+	Dims() (in, out int)
+	DequantizedWeight() *mx.Array
+}
+
 // Embedding maps token ids to rows of Weight (vocab, dims).
 type Embedding struct {
 	Base

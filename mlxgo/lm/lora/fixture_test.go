@@ -323,3 +323,70 @@ func TestEmbeddingLoRAAndDoRAFuse(t *testing.T) {
 		t.Fatalf("fused LoRA embedding + DoRA logits differ by %g", d)
 	}
 }
+
+// TestQLoRA: a 8-bit quantized model stays close to the float one, saves and loads as an
+// mlx-lm quantized checkpoint, trains LoRA factors on top (only they are trainable), and
+// fuses into a float model with the adapter's logits.
+func TestQLoRA(t *testing.T) {
+	ids := loadST(t, "forward.safetensors")["input_ids"]
+	float := loadModel(t)
+	ref := float.Forward(ids, nil)
+	m := loadModel(t)
+	if err := lm.Quantize(m, 16, 8); err != nil {
+		t.Fatal(err)
+	}
+	q := m.Forward(ids, nil)
+	if d := maxAbsDiff(q, ref); d > 0.05 {
+		t.Fatalf("8-bit logits differ from float by %g", d)
+	}
+	dir := t.TempDir()
+	if err := lm.Save(m, dir); err != nil {
+		t.Fatal(err)
+	}
+	back, err := lm.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxAbsDiff(back.Forward(ids, nil), q); d != 0 {
+		t.Fatalf("reloaded quantized model differs by %g", d)
+	}
+	qsize, fsize := 0, 0
+	for _, p := range flatten(back.Parameters()) {
+		qsize += p.NBytes()
+	}
+	for _, p := range flatten(float.Parameters()) {
+		fsize += p.NBytes()
+	}
+	back.Freeze()
+	if _, err := lora.Apply(back, lora.Config{NumLayers: 2, Rank: 4, Scale: 2, Keys: []string{"self_attn.q_proj", "self_attn.v_proj"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := nn.CountParams(back.TrainableParameters()); n != 1792 {
+		t.Fatalf("QLoRA trainable parameters %d, want 1792", n)
+	}
+	f := readTrain(t)
+	opt := optim.NewAdamW(optim.Constant(1e-2), optim.AdamConfig{BiasCorrection: true})
+	step := nn.ValueAndGrad(back, fixtureLoss)
+	b := [2]*mx.Array{toArray(f.Batches[0].InputIDs), toArray(f.Batches[0].CompletionMask)}
+	var first, last float64
+	for i := 0; i < 10; i++ {
+		l, g := step(back, b)
+		opt.Update(back, g)
+		mx.Eval(l, back.Parameters(), opt.State())
+		if i == 0 {
+			first = l.Item()
+		}
+		last = l.Item()
+	}
+	if !(last < first-0.5) {
+		t.Fatalf("QLoRA did not learn batch 0: %v -> %v", first, last)
+	}
+	adapted := back.Forward(ids, nil)
+	if err := lora.FuseVerified(back, 1e-4); err != nil {
+		t.Fatal(err)
+	}
+	if d := maxAbsDiff(back.Forward(ids, nil), adapted); d > 1e-4 {
+		t.Fatalf("fused QLoRA logits differ by %g", d)
+	}
+	t.Logf("8-bit model: %d bytes of parameters vs %d in float32 (%.0f%%); QLoRA loss %.3f -> %.3f", qsize, fsize, 100*float64(qsize)/float64(fsize), first, last)
+}

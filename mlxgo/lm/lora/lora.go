@@ -19,7 +19,7 @@ import (
 // per output feature by Magnitude / ‖W + Scale·(A·B)ᵀ‖.
 type Linear struct {
 	nn.Base
-	Linear    *nn.Linear  `mx:"linear"`
+	Linear    nn.LinearLayer `mx:"linear"`
 	LoraA     *mx.Array   `mx:"lora_a"`
 	LoraB     *mx.Array   `mx:"lora_b"`
 	Magnitude *mx.Array   `mx:"m"`
@@ -27,10 +27,10 @@ type Linear struct {
 	Dropout   *nn.Dropout `mx:"-"`
 }
 
-// NewLinear wraps base with rank-r factors initialised as mlx-lm does: A uniform in
-// ±1/sqrt(in), B zeros. dora adds the magnitude vector, initialised to the row norms of
-// the base weight.
-func NewLinear(base *nn.Linear, rank int, scale, dropout float64, dora bool) *Linear {
+// NewLinear wraps base (an nn.Linear, or an nn.QuantizedLinear for QLoRA) with rank-r
+// factors initialised as mlx-lm does: A uniform in ±1/sqrt(in), B zeros. dora adds the
+// magnitude vector, initialised to the row norms of the base weight.
+func NewLinear(base nn.LinearLayer, rank int, scale, dropout float64, dora bool) *Linear {
 	in, out := base.Dims()
 	s := 1 / math.Sqrt(float64(in))
 	l := &Linear{
@@ -41,7 +41,7 @@ func NewLinear(base *nn.Linear, rank int, scale, dropout float64, dora bool) *Li
 		Dropout: &nn.Dropout{P: dropout},
 	}
 	if dora {
-		l.Magnitude = rowNorm(mx.AsType(base.Weight, mx.Float32))
+		l.Magnitude = rowNorm(mx.AsType(base.DequantizedWeight(), mx.Float32))
 	}
 	return l
 }
@@ -58,13 +58,14 @@ func (l *Linear) Forward(x *mx.Array) *mx.Array {
 	}
 	// DoRA: the base output plus the update, rescaled by magnitude over the (detached)
 	// norm of the adapted weight.
-	if l.Linear.Bias != nil {
-		out = mx.Subtract(out, l.Linear.Bias)
+	bias := biasOf(l.Linear)
+	if bias != nil {
+		out = mx.Subtract(out, bias)
 	}
 	norm := mx.StopGradient(rowNorm(l.deltaWeight()))
 	out = mx.Multiply(out, mx.Divide(l.Magnitude, norm))
-	if l.Linear.Bias != nil {
-		out = mx.Add(out, l.Linear.Bias)
+	if bias != nil {
+		out = mx.Add(out, bias)
 	}
 	return out
 }
@@ -72,16 +73,27 @@ func (l *Linear) Forward(x *mx.Array) *mx.Array {
 // deltaWeight returns W + Scale·(A·B)ᵀ, shape (out, in).
 func (l *Linear) deltaWeight() *mx.Array {
 	d := mx.Multiply(mx.Transpose(mx.Matmul(l.LoraA, l.LoraB)), l.Scale)
-	return mx.Add(mx.AsType(l.Linear.Weight, mx.Float32), d)
+	return mx.Add(mx.AsType(l.Linear.DequantizedWeight(), mx.Float32), d)
 }
 
-// Fused returns a plain linear layer with the adapter merged into its weight.
+func biasOf(l nn.LinearLayer) *mx.Array {
+	switch b := l.(type) {
+	case *nn.Linear:
+		return b.Bias
+	case *nn.QuantizedLinear:
+		return b.Bias
+	}
+	return nil
+}
+
+// Fused returns a plain linear layer with the adapter merged into its weight, in the base
+// weight's dtype (float32 for a quantized base: fusing de-quantizes).
 func (l *Linear) Fused() *nn.Linear {
 	w := l.deltaWeight()
 	if l.Magnitude != nil {
 		w = mx.Multiply(w, mx.ExpandDims(mx.Divide(l.Magnitude, rowNorm(w)), 1))
 	}
-	return &nn.Linear{Weight: mx.AsType(w, l.Linear.Weight.Dtype()), Bias: l.Linear.Bias}
+	return &nn.Linear{Weight: mx.AsType(w, l.Linear.DequantizedWeight().Dtype()), Bias: biasOf(l.Linear)}
 }
 
 // Config chooses where adapters go and their size; the JSON names are mlx-lm's.
@@ -144,7 +156,7 @@ func ApplyTo(model *lm.Model, layers []int, cfg Config) ([]string, error) {
 		block := model.Model.Layers[i]
 		found := map[string]bool{}
 		for _, nm := range nn.NamedModules(block) {
-			lin, ok := nm.Module.(*nn.Linear)
+			lin, ok := nm.Module.(nn.LinearLayer)
 			if !ok || (len(cfg.Keys) > 0 && !containsKey(cfg.Keys, nm.Name)) {
 				continue
 			}
