@@ -20,11 +20,11 @@ import (
 type Linear struct {
 	nn.Base
 	Linear    nn.LinearLayer `mx:"linear"`
-	LoraA     *mx.Array   `mx:"lora_a"`
-	LoraB     *mx.Array   `mx:"lora_b"`
-	Magnitude *mx.Array   `mx:"m"`
-	Scale     float64     `mx:"-"`
-	Dropout   *nn.Dropout `mx:"-"`
+	LoraA     *mx.Array      `mx:"lora_a"`
+	LoraB     *mx.Array      `mx:"lora_b"`
+	Magnitude *mx.Array      `mx:"m"`
+	Scale     float64        `mx:"-"`
+	Dropout   *nn.Dropout    `mx:"-"`
 }
 
 // NewLinear wraps base (an nn.Linear, or an nn.QuantizedLinear for QLoRA) with rank-r
