@@ -3,6 +3,7 @@
 //	mlxgo lora     --model DIR --train --data DIR [--iters N ...]   (mlx_lm.lora)
 //	mlxgo fuse     --model DIR --adapter-path DIR --save-path DIR   (mlx_lm.fuse)
 //	mlxgo generate --model DIR [--adapter-path DIR] --prompt TEXT   (mlx_lm.generate)
+//	mlxgo convert  --hf-path DIR --mlx-path DIR -q [--q-bits 4 --q-group-size 64] (mlx_lm.convert)
 //	mlxgo tokenize --model DIR (--text T | --file F) [--chat] [--no-special]
 package main
 
@@ -24,6 +25,8 @@ func main() {
 		err = runFuse(os.Args[2:])
 	case "generate":
 		err = runGenerate(os.Args[2:])
+	case "convert":
+		err = runConvert(os.Args[2:])
 	case "bench":
 		err = runBench(os.Args[2:])
 	case "tokenize":
@@ -49,6 +52,7 @@ commands:
   lora      fine-tune with LoRA/DoRA (flags of mlx_lm.lora)
   fuse      merge an adapter into the model (flags of mlx_lm.fuse)
   generate  generate text (flags of mlx_lm.generate)
+  convert   save a model, quantized with -q (flags of mlx_lm.convert)
   tokenize  print token ids and tokens as JSON
   bench     time LoRA training steps on a preset model shape (JSON)
 
