@@ -33,6 +33,7 @@ type Config struct {
 	BOSTokenID            any            `json:"bos_token_id"`
 	EOSTokenID            any            `json:"eos_token_id"`
 	Quantization          *Quantization  `json:"quantization"`
+	SlidingWindow         int            `json:"-"` // 0: full causal attention
 	Raw                   map[string]any `json:"-"`
 }
 
@@ -164,6 +165,20 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 	case "default", "linear", "llama3":
 	default:
 		return nil, fmt.Errorf("%s: rope scaling type %q is not supported (supported: default, linear, llama3)", path, k)
+	}
+	// Mistral limits attention to the last sliding_window positions; Qwen2 only when
+	// use_sliding_window is set (and then only above max_window_layers, which mlxgo refuses).
+	if w, ok := c.Raw["sliding_window"].(float64); ok && w > 0 {
+		use := c.ModelType == "mistral"
+		if u, ok := c.Raw["use_sliding_window"].(bool); ok {
+			use = u
+		}
+		if use {
+			if c.ModelType == "qwen2" {
+				return nil, fmt.Errorf("%s: use_sliding_window with qwen2 (per-layer windows) is not supported", path)
+			}
+			c.SlidingWindow = int(w)
+		}
 	}
 	var unknown []string
 	for k, v := range c.Raw {

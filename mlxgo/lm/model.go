@@ -20,6 +20,8 @@ type Attention struct {
 	RoPE  *nn.RoPE `mx:"-"`
 
 	Heads, KVHeads, HeadDim int `mx:"-"`
+	// Window limits attention to the last Window positions (Mistral); 0: no limit.
+	Window int `mx:"-"`
 }
 
 // Forward attends over x (B, L, hidden), extending cache when it is not nil.
@@ -37,11 +39,28 @@ func (a *Attention) Forward(x *mx.Array, cache *LayerCache) *mx.Array {
 		k, v = cache.Update(k, v)
 	}
 	var mask any
-	if L > 1 {
+	S := k.Dim(2)
+	switch {
+	case a.Window > 0 && S > a.Window:
+		mask = windowMask(L, S, a.Window)
+	case L > 1:
 		mask = "causal"
 	}
 	o := mx.ScaledDotProductAttention(q, k, v, 1/math.Sqrt(float64(a.HeadDim)), mask)
 	return a.OProj.Forward(mx.Reshape(mx.Transpose(o, 0, 2, 1, 3), B, L, a.Heads*a.HeadDim))
+}
+
+// windowMask lets query i (the last L of S positions) attend to keys j with
+// i+S-L-window < j <= i+S-L.
+func windowMask(L, S, window int) *mx.Array {
+	m := make([]bool, L*S)
+	for i := 0; i < L; i++ {
+		pos := i + S - L
+		for j := max(0, pos-window+1); j <= pos; j++ {
+			m[i*S+j] = true
+		}
+	}
+	return mx.FromSlice(m, L, S)
 }
 
 // MLP is the SwiGLU feed-forward block: down(silu(gate(x)) * up(x)).
@@ -116,6 +135,7 @@ func New(cfg *Config) *Model {
 				Heads:   cfg.NumAttentionHeads,
 				KVHeads: cfg.NumKeyValueHeads,
 				HeadDim: hd,
+				Window:  cfg.SlidingWindow,
 			},
 			MLP: &MLP{
 				GateProj: nn.NewLinear(h, cfg.IntermediateSize, cfg.MLPBias),

@@ -1,0 +1,44 @@
+package lm_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	mx "github.com/mlxgo/mlxgo/mlxgo"
+	"github.com/mlxgo/mlxgo/mlxgo/lm"
+)
+
+// TestSlidingWindow: Mistral's window limits attention; within the window the model equals
+// full causal attention, beyond it the logits change.
+func TestSlidingWindow(t *testing.T) {
+	js := `{"model_type":"mistral","vocab_size":64,"hidden_size":32,"num_hidden_layers":1,"num_attention_heads":2,
+		"num_key_value_heads":1,"intermediate_size":64,"rms_norm_eps":1e-5,"sliding_window":%d}`
+	ids := mx.FromSlice([]int32{1, 5, 9, 2, 7, 3, 8, 4}, 1, 8)
+	logits := func(window int) *mx.Array {
+		cfg, err := lm.ParseConfig([]byte(fmt.Sprintf(js, window)), "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.SlidingWindow != window {
+			t.Fatalf("sliding window %d, want %d", cfg.SlidingWindow, window)
+		}
+		mx.Seed(1)
+		return lm.New(cfg).Forward(ids, nil)
+	}
+	full, wide, narrow := logits(0), logits(8), logits(3)
+	if d := mx.Max(mx.Abs(mx.Subtract(full, wide)), nil, false).Item(); d != 0 {
+		t.Fatalf("a window covering the sequence changed the logits by %g", d)
+	}
+	first := func(a *mx.Array) *mx.Array { return mx.SliceAxis(a, 1, 0, 3) }
+	if d := mx.Max(mx.Abs(mx.Subtract(first(full), first(narrow))), nil, false).Item(); d > 1e-6 {
+		t.Fatalf("positions inside the window changed by %g", d)
+	}
+	if d := mx.Max(mx.Abs(mx.Subtract(full, narrow)), nil, false).Item(); d < 1e-4 {
+		t.Fatal("a 3-position window did not change later positions")
+	}
+	if _, err := lm.ParseConfig([]byte(`{"model_type":"qwen2","vocab_size":64,"hidden_size":32,"num_hidden_layers":1,"num_attention_heads":2,
+		"intermediate_size":64,"sliding_window":4,"use_sliding_window":true}`), "q.json"); err == nil || !strings.Contains(err.Error(), "use_sliding_window") {
+		t.Fatalf("qwen2 per-layer windows accepted: %v", err)
+	}
+}
