@@ -1,7 +1,5 @@
 package mx
 
-import "fmt"
-
 // setView makes out a view of in's buffer with the given strides and offset.
 func setView(out, in *Array, strides []int, offset int) {
 	in.slot.buf.retain()
@@ -495,6 +493,3 @@ func Pad(a *Array, widths [][2]int, value float64) *Array {
 	}
 	return SliceUpdate(Full(shape, value, a.dtype), a, start, stop, nil)
 }
-
-// shapeString formats shapes for messages.
-func shapeString(s []int) string { return fmt.Sprint(s) }

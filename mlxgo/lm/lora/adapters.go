@@ -14,7 +14,6 @@ import (
 	"github.com/mlxgo/mlxgo/mlxgo/internal/atomicfile"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
-	"github.com/mlxgo/mlxgo/mlxgo/tree"
 )
 
 // AdapterConfig is mlx-lm's adapter_config.json: the adapter settings plus any training
@@ -213,9 +212,6 @@ func sortedInts(m map[int]bool) []int {
 
 // TrainableCount returns the number of trainable parameter elements.
 func TrainableCount(model *lm.Model) int { return nn.CountParams(model.TrainableParameters()) }
-
-// Flat returns the adapter weights as a tree (for display).
-func Flat(model *lm.Model) []tree.Pair { return tree.Flatten(tree.UnflattenMap(AdapterWeights(model))) }
 
 // LoadAdapterFileWeights loads adapter arrays (mlx-lm names) into a model whose LoRA
 // layers are already applied; every factor must be present.
