@@ -266,7 +266,8 @@ func TestLoRAAndFusing(t *testing.T) {
 	if d := num(t, fused[1]); d > 1e-4 {
 		t.Errorf("fused logits differ from the adapter's by %g", d)
 	}
-	match(t, out, `^loading a 4-bit checkpoint: .*quantization: quantized checkpoints are not supported yet$`)
+	match(t, out, `^block weights: 369664 bytes in float32, 93184 bytes in 4 bits$`)
+	match(t, out, `^QLoRA trainable parameters: 1792$`)
 }
 
 func TestRosetta(t *testing.T) {

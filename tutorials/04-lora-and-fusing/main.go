@@ -4,7 +4,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"github.com/mlxgo/mlxgo/mlxgo/lm/tokenizer"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/trainer"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
+	"github.com/mlxgo/mlxgo/mlxgo/tree"
 	"github.com/mlxgo/mlxgo/mlxgo/optim"
 )
 
@@ -143,22 +143,23 @@ func main() {
 	must(err)
 	fmt.Println("saved and reloaded fused model: max |logits - fused| =", maxDiff(saved.Forward(probe, nil), fused))
 
-	// 8. QLoRA: a quantized checkpoint is refused with an error, not loaded wrongly.
-	qdir := filepath.Join(out, "mlx-4bit")
-	must(os.MkdirAll(qdir, 0o755))
-	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	must(err)
-	var c map[string]any
-	must(json.Unmarshal(raw, &c))
-	c["quantization"] = map[string]any{"group_size": 64, "bits": 4}
-	raw, err = json.Marshal(c)
-	must(err)
-	must(os.WriteFile(filepath.Join(qdir, "config.json"), raw, 0o644))
-	if _, err := lm.LoadConfig(qdir); err != nil {
-		fmt.Println("\nloading a 4-bit checkpoint:", strings.ReplaceAll(err.Error(), out, "$TMP"))
-	} else {
-		fmt.Println("\nloading a 4-bit checkpoint: accepted")
+	// 8. QLoRA: the same adapters on a base stored in 4 bits.
+	qbase := lm.MustLoad(dir)
+	must(lm.Quantize(qbase, 16, 4))
+	blockBytes := func(m *lm.Model) int {
+		n := 0
+		for _, p := range tree.Flatten(m.Parameters()) {
+			if strings.HasPrefix(p.Key, "model.layers.") {
+				n += p.Value.NBytes()
+			}
+		}
+		return n
 	}
+	fmt.Printf("\nblock weights: %d bytes in float32, %d bytes in 4 bits\n", blockBytes(lm.MustLoad(dir)), blockBytes(qbase))
+	qbase.Freeze()
+	_, err = lora.Apply(qbase, cfg)
+	must(err)
+	fmt.Println("QLoRA trainable parameters:", nn.CountParams(qbase.TrainableParameters()))
 }
 
 // answer greedily completes prompt with up to 8 tokens.
