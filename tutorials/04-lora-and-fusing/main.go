@@ -19,8 +19,8 @@ import (
 	"github.com/mlxgo/mlxgo/mlxgo/lm/tokenizer"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/trainer"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
-	"github.com/mlxgo/mlxgo/mlxgo/tree"
 	"github.com/mlxgo/mlxgo/mlxgo/optim"
+	"github.com/mlxgo/mlxgo/mlxgo/tree"
 )
 
 // fixture is the tiny Llama (2 layers, hidden size 64, vocabulary 512) used by the lm
