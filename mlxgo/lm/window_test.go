@@ -42,3 +42,38 @@ func TestSlidingWindow(t *testing.T) {
 		t.Fatalf("qwen2 per-layer windows accepted: %v", err)
 	}
 }
+
+// TestTiedHead: with tie_word_embeddings the head is the embedding matrix; the saved
+// folder has no lm_head tensor and reloads to the same logits.
+func TestTiedHead(t *testing.T) {
+	cfg, err := lm.ParseConfig([]byte(`{"model_type":"qwen2","vocab_size":64,"hidden_size":32,"num_hidden_layers":1,
+		"num_attention_heads":2,"num_key_value_heads":1,"intermediate_size":64,"tie_word_embeddings":true}`), "tied.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mx.Seed(2)
+	m := lm.New(cfg)
+	if m.LMHead != nil {
+		t.Fatal("a tied model has a separate head")
+	}
+	ids := mx.FromSlice([]int32{3, 1, 4, 1, 5}, 1, 5)
+	want := m.Forward(ids, nil)
+	dir := t.TempDir()
+	if err := lm.Save(m, dir); err != nil {
+		t.Fatal(err)
+	}
+	w := lm.MustWeights(dir)
+	if _, ok := w["lm_head.weight"]; ok {
+		t.Fatal("a tied model saved lm_head.weight")
+	}
+	if _, ok := w["model.layers.0.self_attn.q_proj.bias"]; !ok {
+		t.Fatal("qwen2's q/k/v biases are missing")
+	}
+	back, err := lm.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := mx.Max(mx.Abs(mx.Subtract(back.Forward(ids, nil), want)), nil, false).Item(); d != 0 {
+		t.Fatalf("reloaded tied model differs by %g", d)
+	}
+}
