@@ -245,6 +245,13 @@ func (m *Model) Freeze() { _ = nn.Freeze(m, true, false) }
 // Unfreeze makes every parameter trainable.
 func (m *Model) Unfreeze() { _ = nn.Unfreeze(m, true, false) }
 
+// Train puts the model in training mode (dropout active), as MLX's model.train().
+func (m *Model) Train() { nn.SetTraining(m, true) }
+
+// Eval puts the model in evaluation mode (dropout off), as MLX's model.eval(). It
+// computes nothing: evaluating arrays is mx.Eval.
+func (m *Model) Eval() { nn.SetTraining(m, false) }
+
 // Parameters returns the model's parameter tree.
 func (m *Model) Parameters() map[string]any { return nn.Parameters(m) }
 

@@ -7,6 +7,7 @@ import (
 
 	mx "github.com/mlxgo/mlxgo/mlxgo"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
+	"github.com/mlxgo/mlxgo/mlxgo/nn"
 )
 
 // TestSlidingWindow: Mistral's window limits attention; within the window the model equals
@@ -77,3 +78,32 @@ func TestTiedHead(t *testing.T) {
 		t.Fatalf("reloaded tied model differs by %g", d)
 	}
 }
+
+// TestTrainEvalMode: Eval turns LoRA dropout off (deterministic outputs), Train back on.
+func TestTrainEvalMode(t *testing.T) {
+	m := lm.MustLoad("testdata/hf-tiny-llama/model")
+	m.Model.Layers[0].SelfAttn.QProj = &dropLayer{Inner: m.Model.Layers[0].SelfAttn.QProj, D: &nn.Dropout{P: 0.5}}
+	ids := mx.FromSlice([]int32{1, 2, 3, 4}, 1, 4)
+	diff := func() float64 {
+		return mx.Max(mx.Abs(mx.Subtract(m.Forward(ids, nil), m.Forward(ids, nil))), nil, false).Item()
+	}
+	if diff() == 0 {
+		t.Fatal("dropout inactive in training mode")
+	}
+	m.Eval()
+	if d := diff(); d != 0 {
+		t.Fatalf("evaluation mode is not deterministic (%g)", d)
+	}
+	m.Train()
+	if diff() == 0 {
+		t.Fatal("Train did not re-enable dropout")
+	}
+}
+
+type dropLayer struct {
+	nn.Base
+	Inner nn.Layer    `mx:"inner"`
+	D     *nn.Dropout `mx:"dropout"`
+}
+
+func (l *dropLayer) Forward(x *mx.Array) *mx.Array { return l.Inner.Forward(l.D.Forward(x)) }

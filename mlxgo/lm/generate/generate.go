@@ -51,6 +51,11 @@ func Tokens(model *lm.Model, prompt []int, opts Options, onToken func(id int) bo
 	for _, e := range opts.EOS {
 		stop[e] = true
 	}
+	// Decode in evaluation mode (no dropout), restoring the caller's mode afterwards.
+	if model.Training() {
+		model.Eval()
+		defer model.Train()
+	}
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x6d6c78676f))
 	var st Stats
 	st.PromptTokens = len(prompt)

@@ -390,3 +390,24 @@ func TestQLoRA(t *testing.T) {
 	}
 	t.Logf("8-bit model: %d bytes of parameters vs %d in float32 (%.0f%%); QLoRA loss %.3f -> %.3f", qsize, fsize, 100*float64(qsize)/float64(fsize), first, last)
 }
+
+// TestLoRADropoutFollowsEvalMode: LoRA dropout is active while training and off after
+// model.Eval(), so validation and generation are deterministic.
+func TestLoRADropoutFollowsEvalMode(t *testing.T) {
+	m := loadModel(t)
+	m.Freeze()
+	if _, err := lora.Apply(m, lora.Config{NumLayers: 2, Rank: 4, Scale: 2, Dropout: 0.5}); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lora.Layers(m) {
+		l.LoraB = mx.Normal(l.LoraB.Shape(), 0, 0.5, mx.Float32, mx.Key(1))
+	}
+	ids := loadST(t, "forward.safetensors")["input_ids"]
+	if maxAbsDiff(m.Forward(ids, nil), m.Forward(ids, nil)) == 0 {
+		t.Fatal("LoRA dropout inactive in training mode")
+	}
+	m.Eval()
+	if d := maxAbsDiff(m.Forward(ids, nil), m.Forward(ids, nil)); d != 0 {
+		t.Fatalf("LoRA dropout still active after Eval (%g)", d)
+	}
+}

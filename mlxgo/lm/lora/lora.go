@@ -24,7 +24,7 @@ type Linear struct {
 	LoraB     *mx.Array      `mx:"lora_b"`
 	Magnitude *mx.Array      `mx:"m"`
 	Scale     float64        `mx:"-"`
-	Dropout   *nn.Dropout    `mx:"-"`
+	Dropout   *nn.Dropout    `mx:"dropout"`
 }
 
 // NewLinear wraps base (an nn.Linear, or an nn.QuantizedLinear for QLoRA) with rank-r
