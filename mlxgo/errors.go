@@ -15,6 +15,7 @@ type Error struct {
 	Caller string // file:line of the first caller outside mlxgo's array packages
 }
 
+// Error formats the op, the problem and the caller.
 func (e *Error) Error() string {
 	if e.Caller != "" {
 		return fmt.Sprintf("mx.%s: %s (at %s)", e.Op, e.Msg, e.Caller)
