@@ -147,7 +147,8 @@ func TestKillAndResume(t *testing.T) {
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	checkCheckpoints(t, dir)
-	resumed := parse(trainRe, mlxgo(t, bin, append(loraArgs(dir, iters), "--resume")...))
+	// --resume alone: the options come from the interrupted run's saved command line.
+	resumed := parse(trainRe, mlxgo(t, bin, "lora", "--resume", "--adapter-path", dir))
 	first := iters + 1
 	for s := range resumed {
 		first = min(first, s)

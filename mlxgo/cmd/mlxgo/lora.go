@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"gopkg.in/yaml.v3"
@@ -54,6 +56,20 @@ func runLora(args []string) error {
 	cfgPath := fs.String("c", "", "YAML config (mlx_lm.lora keys); flags given explicitly win")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if o.Resume {
+		// --resume continues with the options of the run that wrote the checkpoints:
+		// their command line is parsed first, then this one's flags override it.
+		saved, err := savedArgs(o.AdapterPath)
+		if err != nil {
+			return err
+		}
+		if err := fs.Parse(saved); err != nil {
+			return fmt.Errorf("%s: saved cli_args: %w", o.AdapterPath, err)
+		}
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
 	}
 	keys := []string(nil)
 	warmup, cosine := 0, false
@@ -122,7 +138,9 @@ func runLora(args []string) error {
 		fmt.Println("Training")
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		t := trainer.New(m, o, lora.FromConfig(cfg), pad)
+		ac := lora.FromConfig(cfg)
+		ac.Extra = map[string]any{"cli_args": withoutResume(args)}
+		t := trainer.New(m, o, ac, pad)
 		err = t.Train(ctx, tr, va, func(e trainer.Event) { fmt.Println(e.Message) })
 		if err != nil {
 			return err
@@ -228,4 +246,33 @@ func toFloat(v any) float64 {
 	var f float64
 	fmt.Sscan(fmt.Sprint(v), &f)
 	return f
+}
+
+// savedArgs returns the command line recorded in dir/adapter_config.json by the run that
+// wrote the checkpoints.
+func savedArgs(dir string) ([]string, error) {
+	path := filepath.Join(dir, "adapter_config.json")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--resume: %w", err)
+	}
+	var c struct {
+		Args []string `json:"cli_args"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, fmt.Errorf("--resume: %s: %w", path, err)
+	}
+	return c.Args, nil
+}
+
+// withoutResume drops --resume from a command line so that the saved line describes the
+// run itself.
+func withoutResume(args []string) []string {
+	var out []string
+	for _, a := range args {
+		if a != "--resume" && a != "-resume" && a != "--resume=true" && a != "-resume=true" {
+			out = append(out, a)
+		}
+	}
+	return out
 }
