@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"os"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/tree"
 )
 

@@ -3,7 +3,7 @@ package widgets
 import (
 	"testing"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
 func TestPytreeRows(t *testing.T) {

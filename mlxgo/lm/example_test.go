@@ -3,7 +3,7 @@ package lm_test
 import (
 	"fmt"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 )
 

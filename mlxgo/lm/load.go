@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
 	"github.com/mlxgo/mlxgo/mlxgo/tree"

@@ -5,7 +5,7 @@ package lm
 import (
 	"math"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
 	"github.com/mlxgo/mlxgo/mlxgo/tree"
 )

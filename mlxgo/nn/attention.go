@@ -3,7 +3,7 @@ package nn
 import (
 	"math"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
 // MultiHeadAttention is mlx.nn.MultiHeadAttention with grouped-query support: queries,

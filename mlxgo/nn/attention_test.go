@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
 )
 

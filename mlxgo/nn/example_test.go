@@ -3,7 +3,7 @@ package nn_test
 import (
 	"fmt"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
 	"github.com/mlxgo/mlxgo/mlxgo/tree"
 )

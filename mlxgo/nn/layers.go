@@ -3,7 +3,7 @@ package nn
 import (
 	"math"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
 // Linear computes x @ Weightᵀ + Bias with Weight of shape (out, in), as PyTorch and

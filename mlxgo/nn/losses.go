@@ -1,7 +1,7 @@
 package nn
 
 import (
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
 // Reduction says how a per-element loss is reduced.

@@ -23,7 +23,7 @@ import (
 	"sync"
 	"unicode"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
 // Base carries the state every module shares: which parameters are frozen and whether

@@ -1,7 +1,7 @@
 package nn
 
 import (
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
 // QuantizedLinear is a Linear layer whose weight is stored in MLX's affine quantized

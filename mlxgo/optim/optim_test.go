@@ -6,7 +6,7 @@ import (
 	"sort"
 	"testing"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
 	"github.com/mlxgo/mlxgo/mlxgo/optim"
 	"github.com/mlxgo/mlxgo/mlxgo/tree"

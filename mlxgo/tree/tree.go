@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
 // Pair is one leaf of a flattened tree.

@@ -6,7 +6,7 @@ package main
 import (
 	"fmt"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
 // pending counts the nodes of a's graph that hold no data yet: the work an Eval of a

@@ -6,7 +6,7 @@ package main
 import (
 	"fmt"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/tree"
 )
 

@@ -11,7 +11,7 @@ import (
 	"sort"
 	"strings"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/data"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/generate"

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/generate"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"

@@ -13,7 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/data"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"

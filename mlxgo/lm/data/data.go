@@ -14,7 +14,7 @@ import (
 	"sort"
 	"strings"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/tokenizer"
 )
 

@@ -3,7 +3,7 @@ package lora
 import (
 	"math"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
 )

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"

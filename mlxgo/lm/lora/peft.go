@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/internal/atomicfile"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 )

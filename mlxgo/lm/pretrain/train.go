@@ -15,7 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
 	"github.com/mlxgo/mlxgo/mlxgo/optim"

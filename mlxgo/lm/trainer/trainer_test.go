@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/data"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"

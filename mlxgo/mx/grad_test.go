@@ -6,7 +6,7 @@ import (
 	"math/rand"
 	"testing"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
 // randArray returns a float32 array of the shape with values in [lo, hi).

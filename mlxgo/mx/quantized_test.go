@@ -4,7 +4,7 @@ import (
 	"math"
 	"testing"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
 // TestAffineQuantizationMatchesMLX checks against real MLX 0.31.2 output

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
 func close32(t *testing.T, name string, got []float32, want []float64, tol float64) {

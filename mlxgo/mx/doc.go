@@ -2,7 +2,7 @@
 //
 // Import it as
 //
-//	import mx "github.com/mlxgo/mlxgo/mlxgo"
+//	import mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 //
 // # Laziness
 //

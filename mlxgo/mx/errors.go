@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-const modulePrefix = "github.com/mlxgo/mlxgo/mlxgo"
+const modulePrefix = "github.com/mlxgo/mlxgo/mlxgo/mx"
 
 // Error is the value mlxgo panics with on shape and dtype mistakes in array code.
 type Error struct {
