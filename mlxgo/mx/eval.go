@@ -54,7 +54,7 @@ func AsyncEval(trees ...any) (wait func()) {
 	return func() { <-done }
 }
 
-// evalArrays is Eval without the lock, for use inside kernels (Checkpoint).
+// evalArrays is Eval without the lock.
 func evalArrays(outs []*Array) {
 	tape := topoSort(outs)
 	if len(tape) == 0 {
