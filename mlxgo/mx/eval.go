@@ -84,7 +84,7 @@ func evalArrays(outs []*Array) {
 		for _, in := range a.inputs {
 			ins = append(ins, in.node)
 		}
-		steps[i] = backend.Step{Op: a.prim.Op(), Inputs: ins[lo:len(ins):len(ins)], Out: a.node}
+		steps[i] = backend.Step{Op: a.prim.Op(), Inputs: ins[lo:len(ins):len(ins)], Out: a.node, Keep: requested[a] || a.keep}
 	}
 	defer opErrors()
 	current().Run(steps, func(i int) {
