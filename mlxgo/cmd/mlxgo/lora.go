@@ -13,19 +13,20 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/data"
+	"github.com/mlxgo/mlxgo/mlxgo/lm/hub"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/tokenizer"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/trainer"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
 )
 
 func runLora(args []string) error {
 	fs := flag.NewFlagSet("lora", flag.ContinueOnError)
 	o := trainer.Defaults()
-	model := fs.String("model", "", "model folder (Hugging Face layout)")
+	model := fs.String("model", "", "model folder (Hugging Face layout) or Hub id org/name[@revision]")
 	train := fs.Bool("train", false, "train")
 	dataDir := fs.String("data", "data", "folder with train.jsonl, valid.jsonl, test.jsonl")
 	ftype := fs.String("fine-tune-type", "lora", "lora or dora")
@@ -92,11 +93,15 @@ func runLora(args []string) error {
 	if *model == "" {
 		return fmt.Errorf("--model is required")
 	}
-	m, err := lm.Load(*model)
+	dir, err := hub.Resolve(*model)
 	if err != nil {
 		return err
 	}
-	tok, err := tokenizer.Load(*model)
+	m, err := lm.Load(dir)
+	if err != nil {
+		return err
+	}
+	tok, err := tokenizer.Load(dir)
 	if err != nil {
 		return err
 	}

@@ -8,14 +8,15 @@ import (
 
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/generate"
+	"github.com/mlxgo/mlxgo/mlxgo/lm/hub"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/tokenizer"
 )
 
 func runFuse(args []string) error {
 	fs := flag.NewFlagSet("fuse", flag.ContinueOnError)
-	model := fs.String("model", "", "base model folder")
-	adapters := fs.String("adapter-path", "adapters", "adapter folder (mlx-lm or PEFT)")
+	model := fs.String("model", "", "base model folder or Hub id org/name[@revision]")
+	adapters := fs.String("adapter-path", "adapters", "adapter folder (mlx-lm or PEFT) or Hub id")
 	save := fs.String("save-path", "fused_model", "where the fused model goes")
 	peft := fs.String("export-peft", "", "also export the adapter in PEFT format to this folder")
 	if err := fs.Parse(args); err != nil {
@@ -26,7 +27,11 @@ func runFuse(args []string) error {
 		return err
 	}
 	m.Freeze()
-	if err := lora.LoadAdapters(m, *adapters); err != nil {
+	adapterDir, err := hub.Resolve(*adapters)
+	if err != nil {
+		return err
+	}
+	if err := lora.LoadAdapters(m, adapterDir); err != nil {
 		return err
 	}
 	if *peft != "" {
@@ -47,8 +52,8 @@ func runFuse(args []string) error {
 
 func runGenerate(args []string) error {
 	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
-	model := fs.String("model", "", "model folder")
-	adapters := fs.String("adapter-path", "", "optional adapter folder")
+	model := fs.String("model", "", "model folder or Hub id org/name[@revision]")
+	adapters := fs.String("adapter-path", "", "optional adapter folder or Hub id")
 	prompt := fs.String("prompt", "", "prompt text")
 	maxTokens := fs.Int("max-tokens", 100, "tokens to generate")
 	temp := fs.Float64("temp", 0, "sampling temperature (0: greedy)")
@@ -62,17 +67,25 @@ func runGenerate(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	m, err := lm.Load(*model)
+	dir, err := hub.Resolve(*model)
+	if err != nil {
+		return err
+	}
+	m, err := lm.Load(dir)
 	if err != nil {
 		return err
 	}
 	if *adapters != "" {
 		m.Freeze()
-		if err := lora.LoadAdapters(m, *adapters); err != nil {
+		adapterDir, err := hub.Resolve(*adapters)
+		if err != nil {
+			return err
+		}
+		if err := lora.LoadAdapters(m, adapterDir); err != nil {
 			return err
 		}
 	}
-	tok, err := tokenizer.Load(*model)
+	tok, err := tokenizer.Load(dir)
 	if err != nil {
 		return err
 	}
