@@ -11,6 +11,7 @@ import (
 	"github.com/mlxgo/mlxgo/mlxgo/lm/hub"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/tokenizer"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
 func runFuse(args []string) error {
@@ -19,6 +20,7 @@ func runFuse(args []string) error {
 	adapters := fs.String("adapter-path", "adapters", "adapter folder (mlx-lm or PEFT) or Hub id")
 	save := fs.String("save-path", "fused_model", "where the fused model goes")
 	peft := fs.String("export-peft", "", "also export the adapter in PEFT format to this folder")
+	dtype := fs.String("dtype", "", "dtype of the saved weights: float32, bfloat16 or float16 (default: as stored)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -34,19 +36,50 @@ func runFuse(args []string) error {
 	if err := lora.LoadAdapters(m, adapterDir); err != nil {
 		return err
 	}
+	// Nothing is written until the fused model is verified: the PEFT export is prepared
+	// in memory first (fusing removes the adapter layers it reads).
+	var export *lora.PEFTExport
 	if *peft != "" {
-		if err := lora.ExportPEFT(m, *peft, *model); err != nil {
+		if export, err = lora.NewPEFTExport(m, *model); err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "Exported PEFT adapter to %s\n", *peft)
+	}
+	if *dtype != "" {
+		// The base weights take the new dtype before fusing (the adapter factors stay
+		// float32), so the verification checks the model as it will be written.
+		dt, err := lm.ParseDtype(*dtype)
+		if err != nil {
+			return err
+		}
+		adapter := lora.AdapterWeights(m)
+		if err := lm.CastParameters(m, func(path string, cur mx.Dtype) mx.Dtype {
+			if _, ok := adapter[path]; ok {
+				return cur
+			}
+			return dt
+		}); err != nil {
+			return err
+		}
 	}
 	if err := lora.FuseVerified(m, 1e-3); err != nil {
 		return err
+	}
+	if *dtype != "" {
+		dt, _ := lm.ParseDtype(*dtype)
+		if err := lm.SetDtype(m, dt); err != nil { // records it in config.json
+			return err
+		}
 	}
 	if err := lm.Save(m, *save); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "Saved fused model to %s\n", *save)
+	if export != nil {
+		if err := export.Write(*peft); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "Exported PEFT adapter to %s\n", *peft)
+	}
 	return nil
 }
 

@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"strings"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/internal/atomicfile"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
 // PEFTConfig is the part of a Hugging Face PEFT adapter_config.json that decides the math.
@@ -129,16 +129,32 @@ func FromPEFTGradients(w map[string]*mx.Array) (map[string]*mx.Array, error) {
 // adapter_model.safetensors and adapter_config.json (r, lora_alpha = scale·r,
 // target_modules). DoRA adapters cannot be exported.
 func ExportPEFT(model *lm.Model, dir string, baseModel string) error {
+	e, err := NewPEFTExport(model, baseModel)
+	if err != nil {
+		return err
+	}
+	return e.Write(dir)
+}
+
+// PEFTExport is a model's adapter converted to PEFT's format and held in memory, so a
+// caller can prepare it before fusing and write it only once the fused model is verified.
+type PEFTExport struct {
+	tensors map[string]*mx.Array
+	config  map[string]any
+}
+
+// NewPEFTExport converts the model's LoRA layers to PEFT's names and layout.
+func NewPEFTExport(model *lm.Model, baseModel string) (*PEFTExport, error) {
 	layers := Layers(model)
 	if len(layers) == 0 {
-		return fmt.Errorf("lora: the model has no LoRA layers to export")
+		return nil, fmt.Errorf("lora: the model has no LoRA layers to export")
 	}
 	out := map[string]*mx.Array{}
 	targets := map[string]bool{}
 	rank, scale, dropout := 0, 0.0, 0.0
 	for path, l := range layers {
 		if l.Magnitude != nil {
-			return fmt.Errorf("lora: %s is a DoRA layer; PEFT export supports LoRA only", path)
+			return nil, fmt.Errorf("lora: %s is a DoRA layer; PEFT export supports LoRA only", path)
 		}
 		rank, scale, dropout = l.LoraA.Dim(1), l.Scale, l.Dropout.P
 		parts := strings.Split(path, ".")
@@ -155,12 +171,6 @@ func ExportPEFT(model *lm.Model, dir string, baseModel string) error {
 		tm = append(tm, t)
 	}
 	sort.Strings(tm)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	if err := mx.SaveSafetensors(filepath.Join(dir, "adapter_model.safetensors"), out, map[string]string{"format": "pt"}); err != nil {
-		return err
-	}
 	var base any
 	if baseModel != "" {
 		base = baseModel
@@ -170,6 +180,17 @@ func ExportPEFT(model *lm.Model, dir string, baseModel string) error {
 		"lora_dropout": dropout, "target_modules": tm, "bias": "none", "fan_in_fan_out": false,
 		"use_rslora": false, "use_dora": false, "inference_mode": true, "base_model_name_or_path": base,
 	}
-	data, _ := json.MarshalIndent(cfg, "", "  ")
+	return &PEFTExport{tensors: out, config: cfg}, nil
+}
+
+// Write writes adapter_model.safetensors and adapter_config.json to dir.
+func (e *PEFTExport) Write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := mx.SaveSafetensors(filepath.Join(dir, "adapter_model.safetensors"), e.tensors, map[string]string{"format": "pt"}); err != nil {
+		return err
+	}
+	data, _ := json.MarshalIndent(e.config, "", "  ")
 	return atomicfile.Write(filepath.Join(dir, "adapter_config.json"), data)
 }
