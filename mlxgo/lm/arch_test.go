@@ -125,7 +125,9 @@ func TestArchitecturesFuseSaveAndTrain(t *testing.T) {
 			}
 			ids := ref["input_ids"]
 			in, tg := mx.SliceAxis(ids, 1, 0, 11), mx.SliceAxis(ids, 1, 1, 12)
-			loss := func(m *lm.Model, _ int) *mx.Array { return mx.Mean(mx.CrossEntropy(m.Forward(in, nil), tg), nil, false) }
+			loss := func(m *lm.Model, _ int) *mx.Array {
+				return mx.Mean(mx.CrossEntropy(m.Forward(in, nil), tg), nil, false)
+			}
 			step := nn.ValueAndGrad(tm, loss)
 			opt := optim.NewAdamW(optim.Constant(1e-2), optim.AdamConfig{})
 			var first, last float64
@@ -142,5 +144,64 @@ func TestArchitecturesFuseSaveAndTrain(t *testing.T) {
 				t.Fatalf("LoRA training did not lower the loss: %.4f -> %.4f", first, last)
 			}
 		})
+	}
+}
+
+// TestArchitecturesTransformers4Keys: the same checkpoints with config.json written the
+// transformers 4 way (rope_theta / rope_scaling at the top, no layer_types, Gemma 3's
+// rope_local_base_freq and sliding_window_pattern, SmolLM3's no_rope_layer_interval)
+// give the same logits.
+func TestArchitecturesTransformers4Keys(t *testing.T) {
+	edits := map[string]func(c map[string]any){
+		"gemma2": func(c map[string]any) {
+			delete(c, "layer_types")
+			c["rope_theta"] = 10000.0
+			delete(c, "rope_parameters")
+		},
+		"gemma3": func(c map[string]any) {
+			delete(c, "layer_types")
+			delete(c, "rope_parameters")
+			delete(c, "_sliding_window_pattern")
+			c["sliding_window_pattern"] = 2.0
+			c["rope_theta"], c["rope_local_base_freq"] = 1e6, 1e4
+		},
+		"phi3": func(c map[string]any) {
+			rp := c["rope_parameters"].(map[string]any)
+			delete(c, "rope_parameters")
+			c["rope_theta"] = rp["rope_theta"]
+			c["rope_scaling"] = map[string]any{"type": "longrope", "short_factor": rp["short_factor"], "long_factor": rp["long_factor"]}
+		},
+		"smollm3": func(c map[string]any) {
+			delete(c, "no_rope_layers")
+			delete(c, "layer_types")
+			c["no_rope_layer_interval"] = 2.0
+			c["rope_theta"] = 2e6
+			delete(c, "rope_parameters")
+		},
+	}
+	for name, edit := range edits {
+		src := filepath.Join(archDir(name), "model")
+		data, err := os.ReadFile(filepath.Join(src, "config.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c map[string]any
+		json.Unmarshal(data, &c)
+		edit(c)
+		dir := t.TempDir()
+		out, _ := json.Marshal(c)
+		os.WriteFile(filepath.Join(dir, "config.json"), out, 0o644)
+		abs, _ := filepath.Abs(filepath.Join(src, "model.safetensors"))
+		if err := os.Symlink(abs, filepath.Join(dir, "model.safetensors")); err != nil {
+			t.Fatal(err)
+		}
+		m, err := lm.Load(dir)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		ref := golden(t, name)
+		if d := maxDiff(m.Forward(ref["input_ids"], nil), ref["logits"]); d > 1e-4 {
+			t.Fatalf("%s with transformers 4 keys: logits %g away", name, d)
+		}
 	}
 }
