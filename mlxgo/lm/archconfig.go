@@ -148,7 +148,8 @@ func parseArch(c *Config, path string) error {
 
 // parseLayerTypes sets per-layer sliding windows from layer_types (transformers 5) or
 // the older per-model rules (gemma2: even layers; gemma3: all but every sixth; qwen2/3
-// with use_sliding_window: layers from max_window_layers on).
+// with use_sliding_window: layers from max_window_layers on; phi3: all layers when
+// sliding_window is set).
 func parseLayerTypes(c *Config, path string) error {
 	n := c.NumHiddenLayers
 	var types []string
@@ -182,6 +183,9 @@ func parseLayerTypes(c *Config, path string) error {
 				sliding = (i+1)%pattern != 0
 			case "qwen2", "qwen3":
 				sliding = useSW && (!hasMax || i >= int(maxWin))
+			case "phi3": // Phi-3 mini 4k: every layer attends to the last sliding_window positions
+				w, _ := c.Raw["sliding_window"].(float64)
+				sliding = w > 0
 			}
 			types[i] = map[bool]string{true: "sliding_attention", false: "full_attention"}[sliding]
 		}
@@ -190,6 +194,9 @@ func parseLayerTypes(c *Config, path string) error {
 		return nil // Mistral's window applies to every layer (Config.SlidingWindow)
 	}
 	window, _ := c.Raw["sliding_window"].(float64)
+	if _, set := c.Raw["sliding_window"]; !set && (c.ModelType == "gemma2" || c.ModelType == "gemma3_text") {
+		window = 4096 // transformers' default for both
+	}
 	if u, ok := c.Raw["use_sliding_window"].(bool); ok && !u && (c.ModelType == "qwen2" || c.ModelType == "qwen3") {
 		return nil // transformers ignores the window when use_sliding_window is false
 	}

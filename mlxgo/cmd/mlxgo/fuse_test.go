@@ -72,4 +72,16 @@ func TestFuseBF16WritesBF16AndNothingOnFailure(t *testing.T) {
 	if c, _ := lm.LoadConfig(f16); c.Dtype != "float16" {
 		t.Fatalf("config dtype %q", c.Dtype)
 	}
+
+	// --dtype on convert and generate.
+	conv := filepath.Join(dir, "conv")
+	mlxgo(t, bin, "convert", "--hf-path", filepath.Join(tinyLlama, "model"), "--mlx-path", conv, "--dtype", "bfloat16")
+	if dt := lm.MustWeights(conv)["model.embed_tokens.weight"].Dtype(); dt != mx.Bfloat16 {
+		t.Fatalf("convert --dtype bfloat16 wrote %v", dt)
+	}
+	a := mlxgo(t, bin, "generate", "--model", conv, "--prompt", "hello", "--max-tokens", "6", "--dtype", "float32")
+	b := mlxgo(t, bin, "generate", "--model", filepath.Join(tinyLlama, "model"), "--prompt", "hello", "--max-tokens", "6", "--dtype", "bfloat16")
+	if strings.TrimSpace(a) == "" || strings.TrimSpace(b) == "" {
+		t.Fatalf("generate --dtype printed %q and %q", a, b)
+	}
 }

@@ -20,7 +20,7 @@ func runFuse(args []string) error {
 	adapters := fs.String("adapter-path", "adapters", "adapter folder (mlx-lm or PEFT) or Hub id")
 	save := fs.String("save-path", "fused_model", "where the fused model goes")
 	peft := fs.String("export-peft", "", "also export the adapter in PEFT format to this folder")
-	dtype := fs.String("dtype", "", "dtype of the saved weights: float32, bfloat16 or float16 (default: as stored)")
+	dtype := dtypeFlag(fs, "dtype of the saved weights")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -97,6 +97,7 @@ func runGenerate(args []string) error {
 	seed := fs.Uint64("seed", 0, "random seed")
 	ignoreEOS := fs.Bool("ignore-eos", false, "do not stop at end-of-sequence tokens")
 	noChat := fs.Bool("no-chat-template", false, "use the prompt as is")
+	dtype := dtypeFlag(fs, "compute dtype of the weights")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -106,6 +107,9 @@ func runGenerate(args []string) error {
 	}
 	m, err := lm.Load(dir)
 	if err != nil {
+		return err
+	}
+	if err := applyDtype(m, *dtype); err != nil {
 		return err
 	}
 	if *adapters != "" {

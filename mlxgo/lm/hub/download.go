@@ -175,6 +175,8 @@ func (c *Client) do(ctx context.Context, method, u string, header http.Header) (
 		req.Header[k] = v
 	}
 	req.Header.Set("User-Agent", "mlxgo-hub")
+	// Sizes and hashes are of the stored bytes: no transparent compression.
+	req.Header.Set("Accept-Encoding", "identity")
 	if c.Token != "" && sameHost(u, c.Endpoint) {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}

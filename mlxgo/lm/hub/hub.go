@@ -170,7 +170,11 @@ func Resolve(pathOrID string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("%s: no such folder (and not a Hub repository id org/name[@revision])", pathOrID)
 	}
-	return NewClient().Download(repo, rev)
+	dir, err := NewClient().Download(repo, rev)
+	if errors.Is(err, ErrRepoNotFound) {
+		return "", fmt.Errorf("%s is not a local folder, and as a Hub id: %w", pathOrID, err)
+	}
+	return dir, err
 }
 
 func (c *Client) httpClient() *http.Client {

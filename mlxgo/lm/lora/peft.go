@@ -151,8 +151,13 @@ func NewPEFTExport(model *lm.Model, baseModel string) (*PEFTExport, error) {
 	}
 	out := map[string]*mx.Array{}
 	targets := map[string]bool{}
+	adapted := map[int]bool{}
 	rank, scale, dropout := 0, 0.0, 0.0
 	for path, l := range layers {
+		var i int
+		if _, err := fmt.Sscanf(path, "model.layers.%d.", &i); err == nil {
+			adapted[i] = true
+		}
 		if l.Magnitude != nil {
 			return nil, fmt.Errorf("lora: %s is a DoRA layer; PEFT export supports LoRA only", path)
 		}
@@ -179,6 +184,11 @@ func NewPEFTExport(model *lm.Model, baseModel string) (*PEFTExport, error) {
 		"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": rank, "lora_alpha": scale * float64(rank),
 		"lora_dropout": dropout, "target_modules": tm, "bias": "none", "fan_in_fan_out": false,
 		"use_rslora": false, "use_dora": false, "inference_mode": true, "base_model_name_or_path": base,
+	}
+	// Adapters on some blocks only: PEFT must be told which, or it adds (and warns about)
+	// adapters on every block.
+	if len(adapted) < len(model.Model.Layers) {
+		cfg["layers_to_transform"] = sortedInts(adapted)
 	}
 	return &PEFTExport{tensors: out, config: cfg}, nil
 }
