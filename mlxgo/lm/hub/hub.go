@@ -83,9 +83,16 @@ func NewClient() *Client {
 		CacheDir: CacheDir(),
 		Offline:  truthy(os.Getenv("HF_HUB_OFFLINE")),
 	}
-	c.OnProgress = StderrProgress()
+	c.OnProgress = DefaultProgress
+	if c.OnProgress == nil {
+		c.OnProgress = StderrProgress()
+	}
 	return c
 }
+
+// DefaultProgress, when set, is the OnProgress of the clients NewClient makes (and so of
+// lm.Load("org/name") and the CLI): a notebook sets it to drive its own progress widget.
+var DefaultProgress func(Progress)
 
 // CacheDir returns the hub cache folder huggingface_hub would use.
 func CacheDir() string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -131,6 +132,9 @@ func TestGatedRepositoryNeedsTheToken(t *testing.T) {
 	srv, c, files, _ := setup(t)
 	srv.AddRepo("org/gated", files, true)
 	_, err := c.Download("org/gated", "main")
+	if !strings.Contains(fmt.Sprint(err), "config.json") {
+		t.Fatalf("error %v: want the refusal of the first file, as the Hub serves a gated repo's metadata", err)
+	}
 	if !errors.Is(err, hub.ErrGated) {
 		t.Fatalf("error %v, want ErrGated", err)
 	}
@@ -321,5 +325,30 @@ func TestParseRepoID(t *testing.T) {
 		if _, _, ok := hub.ParseRepoID(bad); ok {
 			t.Fatalf("ParseRepoID(%q) accepted", bad)
 		}
+	}
+}
+
+// TestFindsACacheWrittenByPython: a snapshot laid out as huggingface_hub writes it
+// (blobs named by etag, relative links, refs/main, .locks) is used offline as is.
+func TestFindsACacheWrittenByPython(t *testing.T) {
+	cache := t.TempDir()
+	commit := strings.Repeat("ab", 20)
+	repo := filepath.Join(cache, "models--Qwen--Qwen3-0.6B")
+	cfg := []byte(`{"model_type":"qwen3"}`)
+	blob := hubtest.GitBlobID(cfg)
+	for _, d := range []string{"blobs", "refs", filepath.Join("snapshots", commit), ".no_exist"} {
+		os.MkdirAll(filepath.Join(repo, d), 0o755)
+	}
+	os.MkdirAll(filepath.Join(cache, ".locks", "models--Qwen--Qwen3-0.6B"), 0o755)
+	os.WriteFile(filepath.Join(repo, "blobs", blob), cfg, 0o644)
+	os.WriteFile(filepath.Join(repo, "refs", "main"), []byte(commit), 0o644)
+	os.Symlink(filepath.Join("..", "..", "blobs", blob), filepath.Join(repo, "snapshots", commit, "config.json"))
+	c := &hub.Client{CacheDir: cache, Offline: true}
+	snap, err := c.Download("Qwen/Qwen3-0.6B", "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(snap, "config.json")); !bytes.Equal(b, cfg) {
+		t.Fatalf("config.json through the Python cache: %q", b)
 	}
 }

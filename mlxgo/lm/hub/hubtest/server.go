@@ -49,8 +49,8 @@ func New() *Server {
 }
 
 // AddRepo publishes files under id ("org/name") at branch main and returns the commit.
-// Files ending in .safetensors are served as LFS files. A gated repository answers only
-// requests that carry Token.
+// Files ending in .safetensors are served as LFS files. A gated repository, as on the
+// Hub, shows its metadata to anyone but serves its files only to requests carrying Token.
 func (s *Server) AddRepo(id string, files map[string][]byte, gated bool) string {
 	h := sha1.New()
 	names := make([]string, 0, len(files))
@@ -145,7 +145,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			hubError(w, http.StatusNotFound, "", "not found")
 			return
 		}
-		rp, commit, ok := s.lookup(w, r, parts[0]+"/"+parts[1], parts[3])
+		rp, commit, ok := s.lookup(w, r, parts[0]+"/"+parts[1], parts[3], false)
 		if !ok {
 			return
 		}
@@ -179,7 +179,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			hubError(w, http.StatusNotFound, "", "not found")
 			return
 		}
-		rp, commit, ok := s.lookup(w, r, parts[0]+"/"+parts[1], parts[3])
+		rp, commit, ok := s.lookup(w, r, parts[0]+"/"+parts[1], parts[3], true)
 		if !ok {
 			return
 		}
@@ -205,7 +205,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // lookup finds the repository and commit, answering the Hub's errors when it cannot.
-func (s *Server) lookup(w http.ResponseWriter, r *http.Request, id, rev string) (*repo, string, bool) {
+func (s *Server) lookup(w http.ResponseWriter, r *http.Request, id, rev string, file bool) (*repo, string, bool) {
 	s.mu.Lock()
 	rp := s.repos[id]
 	s.mu.Unlock()
@@ -214,7 +214,7 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request, id, rev string) 
 		hubError(w, http.StatusUnauthorized, "RepoNotFound", "Repository not found")
 		return nil, "", false
 	}
-	if rp.gated && !authed {
+	if rp.gated && file && !authed {
 		hubError(w, http.StatusUnauthorized, "GatedRepo", "Access to model "+id+" is restricted. You must have access to it and be authenticated to access it. Please log in.")
 		return nil, "", false
 	}
