@@ -73,7 +73,8 @@ func windowMask(L, S, window int) *mx.Array {
 	return mx.AsType(mx.FromSlice(m, L, S), mx.Bool)
 }
 
-// MLP is the SwiGLU feed-forward block: down(silu(gate(x)) * up(x)).
+// MLP is the gated feed-forward block: down(act(gate(x)) * up(x)), act silu unless Act
+// is set.
 type MLP struct {
 	nn.Base
 	GateProj nn.Layer `mx:"gate_proj"`
@@ -126,7 +127,7 @@ type Decoder struct {
 	Norm        Norm           `mx:"norm"`
 }
 
-// Model is a causal language model: Llama, Mistral or Qwen2.
+// Model is a causal language model of one of SupportedModelTypes.
 type Model struct {
 	nn.Base
 	Model  *Decoder   `mx:"model"`

@@ -204,7 +204,7 @@ func (c *Client) getInto(ctx context.Context, repo, file string, meta fileMeta, 
 		return &httpError{c.apiError(resp, repo, "", file)}
 	}
 	w := &progressWriter{f: f, done: off, p: Progress{Repo: repo, File: file, Total: max(meta.size, 0), Index: index, Of: of}, c: c}
-	if _, err := io.Copy(w, resp.Body); err != nil {
+	if _, err := io.CopyBuffer(w, resp.Body, make([]byte, 1<<20)); err != nil {
 		return err
 	}
 	if meta.size >= 0 && w.done < meta.size {
