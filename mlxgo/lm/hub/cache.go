@@ -33,7 +33,30 @@ func (c *Client) CachedSnapshot(repo, revision string) (string, error) {
 	if _, err := os.Stat(snap); err != nil {
 		return "", fmt.Errorf("%s@%s: %w (no %s)", repo, revision, ErrNotCached, snap)
 	}
+	if !hasWeights(snap) {
+		return "", fmt.Errorf("%s@%s: %w: %s has no safetensors weights (another tool may have fetched only some files)", repo, revision, ErrNotCached, snap)
+	}
 	return snap, nil
+}
+
+// hasWeights reports whether a snapshot holds a model's or an adapter's weights: a
+// single file, or an index whose shards are all present.
+func hasWeights(snap string) bool {
+	for _, f := range []string{"model.safetensors", "adapter_model.safetensors", "adapters.safetensors"} {
+		if _, err := os.Stat(filepath.Join(snap, f)); err == nil {
+			return true
+		}
+	}
+	shards, err := indexShards(filepath.Join(snap, "model.safetensors.index.json"), nil)
+	if err != nil {
+		return false
+	}
+	for _, f := range shards {
+		if _, err := os.Stat(filepath.Join(snap, f)); err != nil {
+			return false
+		}
+	}
+	return len(shards) > 0
 }
 
 // blobPath is where the blob with this etag lives.

@@ -106,7 +106,7 @@ func pick(repo, revision string, siblings []string) ([]string, error) {
 }
 
 // indexShards returns the shard files named by a safetensors index, checking that the
-// repository has them.
+// repository has them (when siblings is not nil).
 func indexShards(path string, siblings []string) ([]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -124,7 +124,7 @@ func indexShards(path string, siblings []string) ([]string, error) {
 	}
 	var out []string
 	for f := range set {
-		if !slices.Contains(siblings, f) {
+		if siblings != nil && !slices.Contains(siblings, f) {
 			return nil, fmt.Errorf("model.safetensors.index.json names shard %q, which the repository does not have: %w", f, ErrFileNotFound)
 		}
 		out = append(out, f)

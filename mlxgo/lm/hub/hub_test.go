@@ -344,6 +344,12 @@ func TestFindsACacheWrittenByPython(t *testing.T) {
 	os.WriteFile(filepath.Join(repo, "refs", "main"), []byte(commit), 0o644)
 	os.Symlink(filepath.Join("..", "..", "blobs", blob), filepath.Join(repo, "snapshots", commit, "config.json"))
 	c := &hub.Client{CacheDir: cache, Offline: true}
+	if _, err := c.Download("Qwen/Qwen3-0.6B", "main"); !errors.Is(err, hub.ErrNotCached) || !strings.Contains(err.Error(), "no safetensors") {
+		t.Fatalf("a snapshot with only config.json: %v, want ErrNotCached", err)
+	}
+	w := []byte("weights")
+	os.WriteFile(filepath.Join(repo, "blobs", hubtest.SHA256(w)), w, 0o644)
+	os.Symlink(filepath.Join("..", "..", "blobs", hubtest.SHA256(w)), filepath.Join(repo, "snapshots", commit, "model.safetensors"))
 	snap, err := c.Download("Qwen/Qwen3-0.6B", "main")
 	if err != nil {
 		t.Fatal(err)
