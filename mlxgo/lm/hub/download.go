@@ -40,6 +40,12 @@ func (c *Client) DownloadContext(ctx context.Context, repo, revision string) (st
 	if revision == "" {
 		revision = "main"
 	}
+	if _, _, ok := ParseRepoID(repo); !ok || strings.Contains(repo, "@") {
+		return "", fmt.Errorf("%q is not a Hub repository id (org/name)", repo)
+	}
+	if !filepath.IsLocal(filepath.FromSlash(revision)) || strings.Contains(revision, `\`) {
+		return "", fmt.Errorf("%s: revision %q is not a branch, tag or commit name", repo, revision)
+	}
 	if c.Offline {
 		snap, err := c.CachedSnapshot(repo, revision)
 		if err != nil {
@@ -124,6 +130,10 @@ func indexShards(path string, siblings []string) ([]string, error) {
 	}
 	var out []string
 	for f := range set {
+		// A hostile index must not name files outside the snapshot.
+		if f != filepath.Base(f) || strings.ContainsAny(f, `/\`) || !strings.HasSuffix(f, ".safetensors") {
+			return nil, fmt.Errorf("model.safetensors.index.json names shard %q, which is not a .safetensors file of the snapshot folder", f)
+		}
 		if siblings != nil && !slices.Contains(siblings, f) {
 			return nil, fmt.Errorf("model.safetensors.index.json names shard %q, which the repository does not have: %w", f, ErrFileNotFound)
 		}

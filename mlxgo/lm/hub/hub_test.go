@@ -171,6 +171,16 @@ func TestMissingRepositoryRevisionAndFile(t *testing.T) {
 	if _, err := c.Download("org/broken", "main"); !errors.Is(err, hub.ErrFileNotFound) || !strings.Contains(err.Error(), "model-00002-of-00002.safetensors") {
 		t.Fatalf("missing shard: %v", err)
 	}
+	evil, _ := json.Marshal(map[string]any{"weight_map": map[string]string{"a": "../../../../escape.safetensors"}})
+	srv.AddRepo("org/evil", map[string][]byte{"config.json": files["config.json"], "model.safetensors.index.json": evil}, false)
+	if _, err := c.Download("org/evil", "main"); err == nil || !strings.Contains(err.Error(), "escape.safetensors") {
+		t.Fatalf("index naming a file outside the snapshot: %v", err)
+	}
+	for _, bad := range [][2]string{{"../x", "main"}, {"org/tiny", "../../x"}} {
+		if _, err := c.Download(bad[0], bad[1]); err == nil {
+			t.Fatalf("Download(%q, %q) accepted", bad[0], bad[1])
+		}
+	}
 	srv.AddRepo("org/pt", map[string][]byte{"config.json": files["config.json"], "pytorch_model.bin": files["pytorch_model.bin"]}, false)
 	if _, err := c.Download("org/pt", "main"); err == nil || !strings.Contains(err.Error(), "no safetensors") || !strings.Contains(err.Error(), "pytorch_model.bin") {
 		t.Fatalf("repo without safetensors: %v", err)
