@@ -24,6 +24,11 @@ func TestArchConfigRules(t *testing.T) {
 	if c, err := lm.ParseConfig([]byte(`{"model_type":"gemma2",`+base+`}`), "g.json"); err != nil || !slices.Equal(c.Arch.LayerWindows, []int{4096, 0}) {
 		t.Fatalf("gemma2 default window: %v %v", c, err)
 	}
+	// mlx-community configs repeat "quantization" as "quantization_config".
+	mq := `,"quantization":{"group_size":64,"bits":4},"quantization_config":{"group_size":64,"bits":4}`
+	if c, err := lm.ParseConfig([]byte(`{"model_type":"qwen3",`+base+mq+`}`), "q.json"); err != nil || c.Quantization == nil || c.Quantization.Bits != 4 {
+		t.Fatalf("mlx-lm quantization_config: %v", err)
+	}
 	for _, bad := range []struct{ cfg, want string }{
 		{`{"model_type":"qwen2",` + base + `,"use_sliding_window":true,"max_window_layers":0}`, "sliding_window"},
 		{`{"model_type":"gemma3_text",` + base + `,"sliding_window":4,"use_bidirectional_attention":true}`, "use_bidirectional_attention"},

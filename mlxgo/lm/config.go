@@ -198,6 +198,11 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 			}
 			continue
 		case "quantization_config":
+			// mlx-lm writes its "quantization" here too, for transformers' tools; only a
+			// quant_method (bitsandbytes, GPTQ, AWQ...) is a format mlxgo cannot read.
+			if q, ok := v.(map[string]any); ok && q["quant_method"] == nil && c.Quantization != nil {
+				continue
+			}
 			return nil, fmt.Errorf("%s: quantization_config (%v) is a transformers quantization format mlxgo cannot read; convert the model with mlx-lm or quantize a float model with lm.Quantize", path, v)
 		case "partial_rotary_factor":
 			if f, ok := v.(float64); ok && f == 1 {
