@@ -13,19 +13,20 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/data"
+	"github.com/mlxgo/mlxgo/mlxgo/lm/hub"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/tokenizer"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/trainer"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
 )
 
 func runLora(args []string) error {
 	fs := flag.NewFlagSet("lora", flag.ContinueOnError)
 	o := trainer.Defaults()
-	model := fs.String("model", "", "model folder (Hugging Face layout)")
+	model := fs.String("model", "", "model folder (Hugging Face layout) or Hub id org/name[@revision]")
 	train := fs.Bool("train", false, "train")
 	dataDir := fs.String("data", "data", "folder with train.jsonl, valid.jsonl, test.jsonl")
 	ftype := fs.String("fine-tune-type", "lora", "lora or dora")
@@ -37,6 +38,7 @@ func runLora(args []string) error {
 	fs.IntVar(&o.StepsPerReport, "steps-per-report", o.StepsPerReport, "steps between loss reports")
 	fs.IntVar(&o.StepsPerEval, "steps-per-eval", o.StepsPerEval, "steps between validations")
 	resumeFile := fs.String("resume-adapter-file", "", "start from these adapter weights")
+	dtype := dtypeFlag(fs, "compute dtype of the base weights (adapters stay float32)")
 	fs.StringVar(&o.AdapterPath, "adapter-path", o.AdapterPath, "where adapters and checkpoints go")
 	fs.IntVar(&o.SaveEvery, "save-every", o.SaveEvery, "steps between checkpoints")
 	test := fs.Bool("test", false, "evaluate on test.jsonl after training")
@@ -92,11 +94,18 @@ func runLora(args []string) error {
 	if *model == "" {
 		return fmt.Errorf("--model is required")
 	}
-	m, err := lm.Load(*model)
+	dir, err := hub.Resolve(*model)
 	if err != nil {
 		return err
 	}
-	tok, err := tokenizer.Load(*model)
+	m, err := lm.Load(dir)
+	if err != nil {
+		return err
+	}
+	if err := applyDtype(m, *dtype); err != nil {
+		return err
+	}
+	tok, err := tokenizer.Load(dir)
 	if err != nil {
 		return err
 	}

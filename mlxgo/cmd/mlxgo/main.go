@@ -5,6 +5,9 @@
 //	mlxgo generate --model DIR [--adapter-path DIR] --prompt TEXT   (mlx_lm.generate)
 //	mlxgo convert  --hf-path DIR --mlx-path DIR -q [--q-bits 4 --q-group-size 64] (mlx_lm.convert)
 //	mlxgo tokenize --model DIR (--text T | --file F) [--chat] [--no-special]
+//	mlxgo download org/name[@revision]                                (huggingface-cli download)
+//
+// Wherever a model or adapter folder is expected, a Hub id org/name[@revision] works too.
 package main
 
 import (
@@ -31,6 +34,8 @@ func main() {
 		err = runBench(os.Args[2:])
 	case "tokenize":
 		err = runTokenize(os.Args[2:])
+	case "download":
+		err = runDownload(os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -54,6 +59,7 @@ commands:
   generate  generate text (flags of mlx_lm.generate)
   convert   save a model, quantized with -q (flags of mlx_lm.convert)
   tokenize  print token ids and tokens as JSON
+  download  fetch a Hub model (org/name[@revision]) into the Hugging Face cache
   bench     time LoRA training steps on a preset model shape (JSON)
 
 run "mlxgo <command> -h" for a command's flags`)
