@@ -74,7 +74,7 @@ func runLlamaCpp(t *testing.T, runs []run) [][]llamaResult {
 	}
 	var resp struct {
 		LlamaCpp struct{ Repo, Release string } `json:"llamaCpp"`
-		Runs     [][]llamaResult              `json:"runs"`
+		Runs     [][]llamaResult                `json:"runs"`
 	}
 	if err := json.Unmarshal(out, &resp); err != nil {
 		t.Fatalf("decode.mjs output: %v\n%s", err, out)
