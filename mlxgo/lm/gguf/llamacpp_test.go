@@ -150,16 +150,24 @@ func greedyPrompts(m *lm.Model, tok *tokenizer.Tokenizer, texts []string) []prom
 	return ps
 }
 
-// randomConfigs are small configurations of the other architectures, with the walkthrough
-// tokenizer's 512 ids: qwen2 with its q/k/v biases and tied embeddings, mistral with a
-// head size other than hidden/heads and a sliding window.
+// randomConfigs are small configurations of the other architectures and settings, with
+// the walkthrough tokenizer's 512 ids: qwen2 with its q/k/v biases and tied embeddings,
+// mistral with a head size other than hidden/heads, a sliding window and linear RoPE
+// scaling, llama with attention biases (permuted with their rows) and Llama 3 RoPE
+// scaling (llama.cpp's rope_freqs tensor).
 var randomConfigs = map[string]string{
 	"qwen2": `{"model_type": "qwen2", "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 2,
 		"num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512, "rms_norm_eps": 1e-6,
 		"rope_theta": 1000000, "tie_word_embeddings": true, "max_position_embeddings": 1024}`,
 	"mistral": `{"model_type": "mistral", "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 2,
 		"num_attention_heads": 4, "num_key_value_heads": 1, "head_dim": 32, "vocab_size": 512,
-		"rms_norm_eps": 1e-5, "rope_theta": 10000, "sliding_window": 512, "max_position_embeddings": 2048}`,
+		"rms_norm_eps": 1e-5, "rope_theta": 10000, "sliding_window": 512, "max_position_embeddings": 2048,
+		"rope_scaling": {"type": "linear", "factor": 2.0}}`,
+	"llama3": `{"model_type": "llama", "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 2,
+		"num_attention_heads": 2, "num_key_value_heads": 2, "vocab_size": 512, "rms_norm_eps": 1e-5,
+		"rope_theta": 500000, "attention_bias": true, "max_position_embeddings": 1024,
+		"rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+			"original_max_position_embeddings": 64}}`,
 }
 
 // randomModel builds a randomly initialised model of arch, its output head scaled up so
@@ -189,9 +197,9 @@ func randomModel(t *testing.T, arch string) *lm.Model {
 //     test prompts to mlxgo's ids and decodes every prompt greedily to exactly mlxgo's
 //     tokens;
 //   - the same at q8_0, which must agree on the first tokens (see checkQ8);
-//   - small random qwen2 and mistral models (with biases, GQA and a sliding window) at
-//     f32, which must decode exactly as mlxgo does, so each architecture's names,
-//     layouts and hyper-parameters are checked by llama.cpp too.
+//   - small random qwen2, mistral and llama models (randomConfigs) at f32, which must
+//     decode exactly as mlxgo does, so each architecture's names, layouts and
+//     hyper-parameters, and the RoPE scalings, are checked by llama.cpp too.
 func TestLlamaCpp(t *testing.T) {
 	dir := t.TempDir()
 	m, tok := fusedWalkthrough(t)
@@ -204,7 +212,7 @@ func TestLlamaCpp(t *testing.T) {
 	}
 	runs := []run{{f16, prompts}, {q8, prompts}}
 	others := map[string]*lm.Model{}
-	for _, arch := range []string{"qwen2", "mistral"} {
+	for _, arch := range []string{"qwen2", "mistral", "llama3"} {
 		rm := randomModel(t, arch)
 		path := filepath.Join(dir, arch+".gguf")
 		if err := Export(rm, path, Options{Type: F32, TokenizerDir: walkthroughModel}); err != nil {

@@ -35,5 +35,6 @@ for (const run of input.runs) {
   await model.dispose();
   runs.push(results);
 }
-console.log(JSON.stringify({ llamaCpp: llama.llamaCppRelease, runs }));
-process.exit(0);
+// Exit once stdout is flushed (a pipe is written asynchronously; exiting earlier cuts it),
+// without waiting for llama.cpp's worker threads to wind down.
+process.stdout.write(JSON.stringify({ llamaCpp: llama.llamaCppRelease, runs }) + "\n", () => process.exit(0));
