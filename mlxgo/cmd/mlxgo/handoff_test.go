@@ -2,7 +2,9 @@ package main_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -96,11 +98,25 @@ func (l *syncLog) String() string {
 	return l.b.String()
 }
 
-// TestServerShutsDownCleanly: SIGTERM while a streamed request is running lets it finish
-// (it ends with [DONE]), then the server exits 0.
+// TestServerShutsDownCleanly: a server started with --adapter-path completes as mlxgo
+// generate does with the adapter; SIGTERM while a streamed request is running lets it
+// finish (it ends with [DONE]), then the server exits 0.
 func TestServerShutsDownCleanly(t *testing.T) {
 	bin := buildCLI(t)
-	cmd, url, log := startServer(t, bin)
+	cmd, url, log := startServer(t, bin, "--adapter-path", walkthroughAdapter)
+	const prompt = "Q: What does the owl say?\nA:"
+	want := mlxgo(t, bin, "generate", "--model", modelDir, "--adapter-path", walkthroughAdapter, "--prompt", prompt, "--max-tokens", "12", "--no-chat-template")
+	body, _ := json.Marshal(map[string]any{"prompt": prompt, "max_tokens": 12, "temperature": 0})
+	r, err := http.Post(url+"/v1/completions", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct{ Choices []struct{ Text string } }
+	err = json.NewDecoder(r.Body).Decode(&v)
+	r.Body.Close()
+	if err != nil || len(v.Choices) != 1 || v.Choices[0].Text+"\n" != want {
+		t.Fatalf("server with adapter: %+v (%v); mlxgo generate: %q", v, err, want)
+	}
 	resp, err := http.Post(url+"/v1/completions", "application/json",
 		strings.NewReader(`{"prompt": "Once upon a time", "max_tokens": 60, "stream": true}`))
 	if err != nil {

@@ -3,7 +3,7 @@
 //   {"runs": [{"model": "file.gguf", "prompts": [{"text": "...", "ids": [1, 2], "n": 20}]}]}
 // and prints, per model and prompt, llama.cpp's own tokenization of text (special tokens
 // recognised), the n tokens it generates from ids, and for each step the probability
-// llama.cpp gives the chosen token and its top five candidates.
+// llama.cpp gives the chosen token.
 import { getLlama } from "node-llama-cpp";
 
 const input = JSON.parse(await new Promise((resolve) => {
@@ -21,12 +21,11 @@ for (const run of input.runs) {
   const results = [];
   for (const p of run.prompts) {
     await sequence.clearHistory();
-    const out = { tokenized: model.tokenize(p.text, true), tokens: [], confidence: [], top: [] };
-    const gen = sequence.evaluateWithMetadata(p.ids, { confidence: true, probabilities: true }, { temperature: 0, yieldEogToken: true });
+    const out = { tokenized: model.tokenize(p.text, true), tokens: [], confidence: [] };
+    const gen = sequence.evaluateWithMetadata(p.ids, { confidence: true }, { temperature: 0, yieldEogToken: true });
     for await (const step of gen) {
       out.tokens.push(step.token);
       out.confidence.push(step.confidence);
-      out.top.push([...step.probabilities.entries()].slice(0, 5));
       if (out.tokens.length >= p.n) break;
     }
     results.push(out);
