@@ -197,6 +197,8 @@ func randomModel(t *testing.T, arch string) *lm.Model {
 //     test prompts to mlxgo's ids and decodes every prompt greedily to exactly mlxgo's
 //     tokens;
 //   - the same at q8_0, which must agree on the first tokens (see checkQ8);
+//   - the walkthrough tokenizer rewritten with the llama-bpe and qwen2 pre-tokenizers,
+//     which llama.cpp must split as mlxgo does;
 //   - small random qwen2, mistral and llama models (randomConfigs) at f32, which must
 //     decode exactly as mlxgo does, so each architecture's names, layouts and
 //     hyper-parameters, and the RoPE scalings, are checked by llama.cpp too.
@@ -221,6 +223,34 @@ func TestLlamaCpp(t *testing.T) {
 		others[path] = rm
 		runs = append(runs, run{path, greedyPrompts(rm, tok, []string{"The fox is", "Once upon a time"})})
 	}
+	// The walkthrough tokenizer with each pre-tokenizer llama.cpp knows by name: llama.cpp
+	// must accept the name and split as mlxgo does.
+	texts := []string{"Let us count: 12345 apples, it's 3.14!\n\n  Hello   world\tI'll GO", "The fox's den is  red.\r\nOK <|im_end|> 2024"}
+	for pattern, name := range preTokenizers {
+		if name == "gpt-2" {
+			continue // the walkthrough tokenizer itself
+		}
+		tokDir := filepath.Join(dir, "pre-"+name)
+		writeTokenizerVariant(t, tokDir, func(tj map[string]any) {
+			tj["pre_tokenizer"] = map[string]any{"type": "Sequence", "pretokenizers": []any{
+				map[string]any{"type": "Split", "pattern": map[string]any{"Regex": pattern}, "behavior": "Isolated", "invert": false},
+				map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false},
+			}}
+		})
+		vtok, err := tokenizer.Load(tokDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := tokDir + ".gguf"
+		if err := Export(m, path, Options{TokenizerDir: tokDir}); err != nil {
+			t.Fatal(err)
+		}
+		var ps []prompt
+		for _, s := range texts {
+			ps = append(ps, prompt{Text: s, IDs: vtok.Encode(s, true), N: 1})
+		}
+		runs = append(runs, run{path, ps})
+	}
 	results := runLlamaCpp(t, runs)
 	for i, r := range runs {
 		if r.Model == q8 {
@@ -231,6 +261,9 @@ func TestLlamaCpp(t *testing.T) {
 			got := results[i][j]
 			if !slices.Equal(got.Tokenized, p.IDs) {
 				t.Errorf("%s, prompt %q: llama.cpp tokenizes as %v, mlxgo as %v", filepath.Base(r.Model), p.Text, got.Tokenized, p.IDs)
+			}
+			if p.want == nil {
+				continue // a tokenizer check
 			}
 			if !slices.Equal(got.Tokens, p.want) {
 				t.Errorf("%s, prompt %q:\nllama.cpp %v %q\nmlxgo     %v %q", filepath.Base(r.Model), p.Text, got.Tokens, tok.Decode(got.Tokens, false), p.want, tok.Decode(p.want, false))
