@@ -8,6 +8,7 @@ import (
 
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/generate"
+	"github.com/mlxgo/mlxgo/mlxgo/lm/gguf"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/hub"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/tokenizer"
@@ -21,8 +22,15 @@ func runFuse(args []string) error {
 	save := fs.String("save-path", "fused_model", "where the fused model goes")
 	peft := fs.String("export-peft", "", "also export the adapter in PEFT format to this folder")
 	dtype := dtypeFlag(fs, "dtype of the saved weights")
+	exportGGUF := fs.Bool("export-gguf", false, "also export the fused model as GGUF for llama.cpp and Ollama")
+	ggufPath := fs.String("gguf-path", gguf.DefaultFile, "GGUF file name, relative to --save-path unless absolute")
+	ggufType := fs.String("gguf-type", "f16", "GGUF weight type: f32, f16, bf16 or q8_0")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	typ, err := gguf.ParseType(*ggufType)
+	if err != nil {
+		return fmt.Errorf("--gguf-type: %w", err)
 	}
 	m, err := lm.Load(*model)
 	if err != nil {
@@ -80,6 +88,25 @@ func runFuse(args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "Exported PEFT adapter to %s\n", *peft)
 	}
+	if !*exportGGUF {
+		return nil
+	}
+	modelDir, err := hub.Resolve(*model)
+	if err != nil {
+		return err
+	}
+	path := *ggufPath
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(*save, path)
+	}
+	if err := gguf.Export(m, path, gguf.Options{Type: typ, TokenizerDir: modelDir}); err != nil {
+		return err
+	}
+	mf, err := gguf.WriteModelfile(path, modelDir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "Exported GGUF (%s) to %s\nOllama Modelfile: %s\n", typ, path, mf)
 	return nil
 }
 
