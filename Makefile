@@ -21,7 +21,7 @@ deps-apt:
 
 deps-npm:
 	@for d in $(NPM_DIRS); do \
-	  if [ -f $$d/package.json ] && [ ! -d $$d/node_modules ]; then (cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; fi; \
+	  if [ -f $$d/package.json ] && [ ! -d $$d/node_modules ]; then (cd $$d && { npm ci --no-audit --no-fund --loglevel=silent || npm install --no-audit --no-fund --loglevel=error; }) || exit 1; fi; \
 	done
 
 deps-go:
