@@ -55,7 +55,9 @@ func TestRankHelper(t *testing.T) {
 		// With s = Σ_r w·x_r, df/dw on this rank = 2·s·x_rank (the cotangent passes
 		// through AllSum unchanged, as in MLX).
 		w := mx.FromSlice([]float32{1, 2})
-		f := func(w *mx.Array) *mx.Array { return mx.Sum(mx.Square(distributed.AllSum(mx.Multiply(w, x))), nil, false) }
+		f := func(w *mx.Array) *mx.Array {
+			return mx.Sum(mx.Square(distributed.AllSum(mx.Multiply(w, x))), nil, false)
+		}
 		val, grad := mx.ValueAndGradOf(f)(w)
 		report("value", val)
 		report("grad", grad)
