@@ -5,11 +5,14 @@
 //	mlxgo generate --model DIR [--adapter-path DIR] --prompt TEXT   (mlx_lm.generate)
 //	mlxgo convert  --hf-path DIR --mlx-path DIR -q [--q-bits 4 --q-group-size 64] (mlx_lm.convert)
 //	mlxgo tokenize --model DIR (--text T | --file F) [--chat] [--no-special]
+//	mlxgo launch   -n N [--hosts a,b] -- lora ...                  (mlx.launch; or mpirun -np N mlxgo lora ...)
 package main
 
 import (
 	"fmt"
 	"os"
+
+	"github.com/mlxgo/mlxgo/mlxgo/distributed"
 )
 
 func main() {
@@ -31,6 +34,8 @@ func main() {
 		err = runBench(os.Args[2:])
 	case "tokenize":
 		err = runTokenize(os.Args[2:])
+	case "launch":
+		err = runLaunch(os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -38,6 +43,10 @@ func main() {
 		fmt.Fprintf(os.Stderr, "mlxgo: unknown command %q\n", os.Args[1])
 		usage()
 		os.Exit(2)
+	}
+	if err == nil {
+		// A rank started by mpirun must end MPI before exiting (nothing to do otherwise).
+		err = distributed.Finalize()
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mlxgo:", err)
@@ -55,6 +64,7 @@ commands:
   convert   save a model, quantized with -q (flags of mlx_lm.convert)
   tokenize  print token ids and tokens as JSON
   bench     time LoRA training steps on a preset model shape (JSON)
+  launch    run a command on N ranks through mpirun: mlxgo launch -n 2 -- lora ...
 
 run "mlxgo <command> -h" for a command's flags`)
 }
