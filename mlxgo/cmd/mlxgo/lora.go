@@ -151,7 +151,9 @@ func runLora(args []string) error {
 			fmt.Fprintf(stdout, "Training on %d ranks (%s), %d examples of each global batch of %d per rank\n", g.Size(), g.Backend(), o.BatchSize/g.Size(), o.BatchSize)
 		}
 		fmt.Fprintln(stdout, "Training")
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		// SIGUSR1 too: mpirun forwards it to every rank (SIGINT and SIGTERM it turns into a
+		// kill within a second), so `kill -USR1 <mpirun>` stops a job with a checkpoint.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGUSR1)
 		defer stop()
 		ac := lora.FromConfig(cfg)
 		ac.Extra = map[string]any{"cli_args": withoutResume(args)}

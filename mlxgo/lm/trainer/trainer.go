@@ -58,7 +58,7 @@ func Defaults() Options {
 
 // Event is one thing that happened during training.
 type Event struct {
-	Kind         string  // "train", "val", "save", "stop"
+	Kind         string  // "train", "val", "save", "stop"; "log" for other output of Launch
 	Step         int     // 1-based iteration
 	Loss         float64 // train or validation loss
 	LearningRate float64
@@ -202,6 +202,11 @@ func (t *Trainer) Train(ctx context.Context, train, valid *data.Dataset, emit fu
 	interrupted := func() error {
 		if err := t.checkpoint(); err != nil {
 			return err
+		}
+		if t.size > 1 {
+			// The others wait for rank 0's checkpoint: mpirun ends the whole job as soon as
+			// one rank exits with an error.
+			distributed.Barrier()
 		}
 		emit(Event{Kind: "stop", Step: t.st.Step, Message: fmt.Sprintf("Interrupted at iteration %d; checkpoint saved to %s.", t.st.Step, o.AdapterPath)})
 		if err := ctx.Err(); err != nil {
