@@ -44,12 +44,17 @@ func TestRankHelper(t *testing.T) {
 	}
 }
 
-// trainRanks trains with o on n ranks under mpirun and returns rank 0's events.
-func trainRanks(t *testing.T, n int, o trainer.Options) []trainer.Event {
+func needMpirun(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("mpirun"); err != nil {
 		t.Fatal("mpirun not found: install Debian's openmpi-bin (make setup does)")
 	}
+}
+
+// trainRanks trains with o on n ranks under mpirun and returns rank 0's events.
+func trainRanks(t *testing.T, n int, o trainer.Options) []trainer.Event {
+	t.Helper()
+	needMpirun(t)
 	raw, _ := json.Marshal(o)
 	env := []string{"MLXGO_TRAINER_OPTIONS=" + string(raw), "OPENBLAS_NUM_THREADS=1"}
 	cmd, err := distributed.Command(distributed.LaunchOptions{N: n, Env: env}, os.Args[0], "-test.run", "^TestRankHelper$")
