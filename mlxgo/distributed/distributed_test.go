@@ -181,3 +181,25 @@ func TestCollectiveTimeout(t *testing.T) {
 		t.Fatalf("no timeout message:\n%s", out)
 	}
 }
+
+// TestCommandLine: the mpirun line of `mlxgo launch -n 4 --hosts a,b:2`.
+func TestCommandLine(t *testing.T) {
+	cmd, err := distributed.Command(distributed.LaunchOptions{N: 4, Hosts: []string{"a", "b:2"}, Mpirun: "/opt/mpirun", Env: []string{"X=1"}}, "/bin/mlxgo", "lora", "--train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Join(cmd.Args, " ")
+	want := "/opt/mpirun -np 4 --oversubscribe --bind-to none --host a:4,b:2 "
+	if !strings.HasPrefix(line, want) || !strings.HasSuffix(line, " -x X /bin/mlxgo lora --train") {
+		t.Fatalf("%s\nwant %s... -x X /bin/mlxgo lora --train", line, want)
+	}
+	if (os.Geteuid() == 0) != strings.Contains(line, "--allow-run-as-root") || !slices.Contains(cmd.Env, "X=1") {
+		t.Fatalf("root flag or environment wrong: %s %v", line, cmd.Env[len(cmd.Env)-1])
+	}
+	if _, err := distributed.Command(distributed.LaunchOptions{N: 0}, "x"); err == nil {
+		t.Fatal("0 ranks accepted")
+	}
+	if _, err := distributed.Command(distributed.LaunchOptions{N: 2, Env: []string{"novalue"}}, "x"); err == nil || !strings.Contains(err.Error(), `"novalue"`) {
+		t.Fatalf("bad environment entry: %v", err)
+	}
+}
