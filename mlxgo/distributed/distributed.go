@@ -1,9 +1,9 @@
 // Package distributed is MLX's mx.distributed: the ranks of a job launched by mpirun
-// (or `mlxgo launch`) sum and gather arrays with lazy, differentiable ops.
+// (or `mlxgo launch`) sum and gather arrays with differentiable ops.
 //
 //	g, err := distributed.Init()          // Size 1 when not launched by mpirun
 //	loss, grads := lossAndGrad(model, myShardOfTheBatch)
-//	grads = distributed.AllSum(flat)      // lazy: runs inside mx.Eval
+//	sum := distributed.AllSum(flatGrads)  // the sum over all ranks
 //
 // The collectives go through Open MPI's libmpi, loaded at run time with purego (no cgo).
 // A process that was not started by an MPI launcher never loads MPI: it is rank 0 of a

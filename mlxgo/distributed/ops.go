@@ -7,8 +7,9 @@ import (
 )
 
 // AllSum returns the element-wise sum of x over all ranks of the world group (MLX's
-// mx.distributed.all_sum). It is lazy: the reduction runs when the result is evaluated,
-// as part of mx.Eval. Its VJP passes the cotangent through unchanged, as MLX's does.
+// mx.distributed.all_sum). Its VJP passes the cotangent through unchanged, as MLX's does.
+// For now the reduction runs when AllSum is called, which evaluates x (kernel.go says
+// why); with mx's op definitions it will run inside mx.Eval, as MLX's does.
 // float32, int32 and int64 are summed as they are; other dtypes are summed in float32.
 // In a group of one it returns x.
 func AllSum(x *mx.Array) *mx.Array {
@@ -18,15 +19,15 @@ func AllSum(x *mx.Array) *mx.Array {
 	}
 	switch x.Dtype() {
 	case mx.Float32, mx.Int32, mx.Int64:
-		return collective(x, hostAllSum, func(x *mx.Array) *mx.Array { return x })
+		return allSumArray(x)
 	}
 	return mx.AsType(AllSum(mx.AsType(x, mx.Float32)), x.Dtype())
 }
 
 // AllGather returns the arrays x of all ranks concatenated along the first axis, in rank
 // order (MLX's mx.distributed.all_gather): shape (Size·d0, d1, ...). Every rank's x must
-// have the same shape; a scalar is gathered as a vector. It is lazy, and its VJP is this
-// rank's slice of the cotangent. In a group of one it returns x.
+// have the same shape; a scalar is gathered as a vector. Its VJP is this rank's slice of
+// the cotangent; it runs when called, as AllSum does. In a group of one it returns x.
 func AllGather(x *mx.Array) *mx.Array {
 	g := mustWorld()
 	if x.Ndim() == 0 {
@@ -35,17 +36,7 @@ func AllGather(x *mx.Array) *mx.Array {
 	if g.size == 1 {
 		return x
 	}
-	// The differentiable stand-in: x in this rank's slot, zeros elsewhere, so the
-	// gradient of the gathered array with respect to x is this rank's slice.
-	diff := func(x *mx.Array) *mx.Array {
-		parts := make([]*mx.Array, g.size)
-		for i := range parts {
-			parts[i] = mx.ZerosLike(x)
-		}
-		parts[g.rank] = x
-		return mx.Concatenate(parts, 0)
-	}
-	return collective(x, hostAllGather, diff)
+	return allGatherArray(x, g.rank, g.size)
 }
 
 // mpiType returns the MPI datatype handle of a dtype that MPI sums directly.
@@ -61,25 +52,16 @@ func mpiType(m *mpi, dt mx.Dtype) uintptr {
 	panic(fmt.Sprintf("distributed: no MPI type for %s", dt))
 }
 
-// hostAllSum sums an evaluated array across ranks through MPI_Allreduce.
-func hostAllSum(x *mx.Array) *mx.Array {
-	send := x.Bytes()
-	recv := make([]byte, len(send))
+// sumBytes sums the elements (of dtype dt) in send over all ranks into recv.
+func sumBytes(send, recv []byte, dt mx.Dtype) {
 	if len(send) > 0 {
-		guard("AllSum", func() error {
-			return world.mpi.allreduceSum(send, recv, mpiType(world.mpi, x.Dtype()), x.Dtype().Size())
-		})
+		guard("AllSum", func() error { return world.mpi.allreduceSum(send, recv, mpiType(world.mpi, dt), dt.Size()) })
 	}
-	return mx.FromBytes(recv, x.Shape(), x.Dtype())
 }
 
-// hostAllGather gathers an evaluated array from every rank through MPI_Allgather.
-func hostAllGather(x *mx.Array) *mx.Array {
-	send := x.Bytes()
-	recv := make([]byte, len(send)*world.size)
+// gatherBytes gathers send from every rank into recv, in rank order.
+func gatherBytes(send, recv []byte) {
 	if len(send) > 0 {
 		guard("AllGather", func() error { return world.mpi.gather(send, recv) })
 	}
-	shape := append([]int{x.Dim(0) * world.size}, x.Shape()[1:]...)
-	return mx.FromBytes(recv, shape, x.Dtype())
 }
