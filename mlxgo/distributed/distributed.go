@@ -141,21 +141,18 @@ func envDuration(key string, def time.Duration) time.Duration {
 	return def
 }
 
-// exit ends the process when a collective times out; tests replace it.
-var exit = os.Exit
-
 // guard runs one collective under the Timeout watchdog. An MPI error or a timeout ends
 // the process with exit status 1 after a message on stderr: a collective that fails on
 // one rank cannot be recovered by the others.
 func guard(name string, f func() error) {
 	t := time.AfterFunc(Timeout, func() {
 		fmt.Fprintf(os.Stderr, "distributed: rank %d: %s waited %v for the other ranks; one has probably died, stopping\n", world.rank, name, Timeout)
-		exit(1)
+		os.Exit(1)
 	})
 	err := f()
 	t.Stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "distributed: rank %d: %v\n", world.rank, err)
-		exit(1)
+		os.Exit(1)
 	}
 }

@@ -26,7 +26,7 @@ type mpi struct {
 	initThread, commRank uintptr
 	commSize, allreduce  uintptr
 	allgather, barrier   uintptr
-	finalize, abort      uintptr
+	finalize             uintptr
 	calls                chan func()
 }
 
@@ -56,7 +56,7 @@ func loadMPI() (*mpi, error) {
 		{&m.f32, "ompi_mpi_float"}, {&m.i32, "ompi_mpi_int"}, {&m.i64, "ompi_mpi_long_long_int"}, {&m.byteT, "ompi_mpi_byte"},
 		{&m.initThread, "MPI_Init_thread"}, {&m.commRank, "MPI_Comm_rank"}, {&m.commSize, "MPI_Comm_size"},
 		{&m.allreduce, "MPI_Allreduce"}, {&m.allgather, "MPI_Allgather"}, {&m.barrier, "MPI_Barrier"},
-		{&m.finalize, "MPI_Finalize"}, {&m.abort, "MPI_Abort"},
+		{&m.finalize, "MPI_Finalize"},
 	}
 	for _, s := range syms {
 		if *s.p, err = purego.Dlsym(h, s.name); err != nil {
@@ -152,9 +152,4 @@ func (m *mpi) barrierCall() (err error) {
 func (m *mpi) finalizeCall() (err error) {
 	m.do(func() { err = m.check("MPI_Finalize", m.call(m.finalize)) })
 	return
-}
-
-// abortCall asks Open MPI to end every rank with code.
-func (m *mpi) abortCall(code int) {
-	m.call(m.abort, m.world, uintptr(code))
 }
