@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -91,12 +92,14 @@ func TestMpirunTwoRanks(t *testing.T) {
 	needMpirun(t)
 	bin := buildCLI(t)
 	const iters = 6
-	args := func(dir string) []string { return append(loraArgs(dir, iters), "--learning-rate", "1e-5") }
+	args := func(dir string) []string {
+		return append(loraArgs(dir, iters), "--learning-rate", "1e-5", "--test", "--test-batches", "-1")
+	}
 	single := filepath.Join(t.TempDir(), "single")
 	want := mlxgo(t, bin, args(single)...)
 	multi := filepath.Join(t.TempDir(), "multi")
 	out := mpirunCLI(t, 2, bin, args(multi)...)
-	for _, line := range []string{"Trainable parameters:", "Training on 2 ranks", "Iter 1: Val loss", "Iter 5: Saved adapter weights", "Saved final weights"} {
+	for _, line := range []string{"Trainable parameters:", "Training on 2 ranks", "Iter 1: Val loss", "Iter 5: Saved adapter weights", "Saved final weights", "Test loss"} {
 		if n := strings.Count(out, line); n != 1 {
 			t.Errorf("%q printed %d times", line, n)
 		}
@@ -106,6 +109,10 @@ func TestMpirunTwoRanks(t *testing.T) {
 		if n := strings.Count(out, fmt.Sprintf("Iter %d: Train loss", s)); n != 1 || got[s] != ref[s] {
 			t.Errorf("step %d: printed %d times, loss %v, single process %v", s, n, got[s], ref[s])
 		}
+	}
+	testLoss := regexp.MustCompile(`Test loss [0-9.]+`)
+	if a, b := testLoss.FindString(out), testLoss.FindString(want); a != b {
+		t.Errorf("2 ranks: %q, single process: %q", a, b)
 	}
 	if d := adapterDiff(t, filepath.Join(single, "adapters.safetensors"), filepath.Join(multi, "adapters.safetensors")); d > 1e-6 {
 		t.Errorf("adapters differ by %g", d)
