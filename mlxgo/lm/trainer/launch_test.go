@@ -2,8 +2,10 @@ package trainer_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -66,6 +68,16 @@ func TestLaunchStreamsEventsToTheChart(t *testing.T) {
 	last := trainer.LatestCheckpoint(adapters)
 	if last < 3 {
 		t.Fatalf("newest checkpoint at step %d", last)
+	}
+	// The checkpoint's data cursor is right after the last applied step's batch (6 batches
+	// of 4 per epoch), so that a resumed run continues the same curve.
+	var st struct{ Step, Epoch, Cursor int }
+	raw, err := os.ReadFile(filepath.Join(adapters, fmt.Sprintf("%07d_state.json", last)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &st); err != nil || st.Step != last || st.Epoch*6+st.Cursor != last {
+		t.Fatalf("checkpoint %d: %+v (%v)", last, st, err)
 	}
 	m := lm.MustLoad(modelDir)
 	m.Freeze()

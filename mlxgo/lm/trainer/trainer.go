@@ -221,6 +221,7 @@ func (t *Trainer) Train(ctx context.Context, train, valid *data.Dataset, emit fu
 		var loss *mx.Array
 		var grads map[string]any
 		tokens := 0
+		cursor, epoch := t.st.Cursor, t.st.Epoch
 		for a := 0; a < o.GradAccum; a++ {
 			if t.st.Cursor >= len(order) {
 				t.st.Epoch++
@@ -253,6 +254,8 @@ func (t *Trainer) Train(ctx context.Context, train, valid *data.Dataset, emit fu
 		if t.size > 1 {
 			var stop bool
 			if loss, grads, stop = allSumStep(loss, grads, ctx.Err() != nil); stop {
+				// This step's batches are not applied: the checkpoint starts with them.
+				t.st.Cursor, t.st.Epoch = cursor, epoch
 				return interrupted()
 			}
 		}
