@@ -3,7 +3,7 @@
 //
 //	g, err := distributed.Init()          // Size 1 when not launched by mpirun
 //	loss, grads := lossAndGrad(model, myShardOfTheBatch)
-//	sum := distributed.AllSum(flatGrads)  // the sum over all ranks
+//	sum := distributed.AllSum(flatGrads)  // lazy: MPI runs inside mx.Eval
 //
 // The collectives go through Open MPI's libmpi, loaded at run time with purego (no cgo).
 // A process that was not started by an MPI launcher never loads MPI: it is rank 0 of a

@@ -51,6 +51,13 @@ func TestRankHelper(t *testing.T) {
 		report("sumbf16", distributed.AllSum(mx.AsType(x, mx.Bfloat16)))
 		report("gather", distributed.AllGather(mx.Reshape(x, 1, 2)))
 		report("gatherscalar", distributed.AllGather(mx.Scalar(float64(r))))
+		// Lazy: building the op runs no kernel and no MPI call; Eval does.
+		kernels := mx.KernelCount()
+		lazy := distributed.AllSum(mx.Multiply(x, 2))
+		if mx.KernelCount() != kernels || lazy.Evaluated() {
+			t.Fatalf("rank %d: AllSum ran when it was built", r)
+		}
+		report("lazy", lazy)
 		// AllSum inside a differentiated function: f(w) = sum(AllSum(w·x_rank)²).
 		// With s = Σ_r w·x_r, df/dw on this rank = 2·s·x_rank (the cotangent passes
 		// through AllSum unchanged, as in MLX).
@@ -128,7 +135,7 @@ func TestTwoRanks(t *testing.T) {
 	// s = w·x_0 + w·x_1 = [1·1 + 1·2, 2·10 + 2·20] = [3, 60]; f = 9 + 3600.
 	want := []string{
 		"sum [2] [3 30]", "sumint [2] [1 10]", "sumbf16 [2] [3 30]", "gather [2 2] [1 10 2 20]", "gatherscalar [2] [0 1]",
-		"value [] [3609]",
+		"value [] [3609]", "lazy [2] [6 60]",
 	}
 	for r := 0; r < 2; r++ {
 		for _, w := range want {

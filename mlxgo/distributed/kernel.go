@@ -1,69 +1,75 @@
 package distributed
 
 import (
-	"sync/atomic"
-
+	"github.com/mlxgo/mlxgo/mlxgo/backend"
+	"github.com/mlxgo/mlxgo/mlxgo/backend/cpu"
 	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
-// This file is the one place that knows how a collective becomes an op of the graph.
-//
-// mx does not export a way to define a new primitive yet, and a kernel cannot read its
-// input's data through mx's public API (that takes Eval's lock), so for now the
-// communication happens when the op is built: x's value is computed (through a
-// StopGradient copy, so that x keeps its graph for the backward pass; x's graph then runs
-// again when the result is evaluated) and combined on the host. The result rides on
-// mx.Checkpoint, whose node calls a Go function when evaluated and differentiates that
-// function's graph: the shape probe and the backward pass, whose inputs are unevaluated,
-// get diff(x); the evaluation gets the combined value. When mx exports an op definition
-// (a descriptor, a CPU kernel and a VJP), this file becomes that definition, lazy, and
-// nothing else changes.
+// The collectives are ops defined outside mx, as MLX's distributed primitives are: a
+// descriptor (pure data, so that another backend can lower it or fall back to the CPU
+// kernel), a CPU kernel that calls MPI on the host bytes of its input, and an
+// mx.Primitive with the VJP. They are lazy: MPI runs inside mx.Eval, when the tape
+// reaches them.
+
+// AllSumOp sums its input over the ranks of the world group (MPI_Allreduce); float32,
+// int32 and int64.
+type AllSumOp struct{}
+
+// Name returns "AllSum".
+func (AllSumOp) Name() string { return "AllSum" }
+
+// AllGatherOp concatenates its input (at least one dimension) of every rank of the world
+// group along the first axis, in rank order (MPI_Allgather).
+type AllGatherOp struct{}
+
+// Name returns "AllGather".
+func (AllGatherOp) Name() string { return "AllGather" }
+
+func init() {
+	cpu.Register(allSumKernel)
+	cpu.Register(allGatherKernel)
+}
+
+func allSumKernel(_ AllSumOp, in []*backend.Node, out *backend.Node) {
+	send, _ := cpu.HostBytes(in[0])
+	buf := cpu.Alloc(out.NBytes())
+	sumBytes(send, buf.HostBytes(), out.Dtype)
+	out.Set(buf)
+}
+
+func allGatherKernel(_ AllGatherOp, in []*backend.Node, out *backend.Node) {
+	send, _ := cpu.HostBytes(in[0])
+	buf := cpu.Alloc(out.NBytes())
+	gatherBytes(send, buf.HostBytes())
+	out.Set(buf)
+}
+
+type allSumPrim struct{}
+
+func (allSumPrim) Op() backend.Op { return AllSumOp{} }
+
+// VJP passes the cotangent through, as MLX's AllReduce does.
+func (allSumPrim) VJP(_ []*mx.Array, _, g *mx.Array) []*mx.Array { return []*mx.Array{g} }
+
+type allGatherPrim struct{ rank, size int }
+
+func (allGatherPrim) Op() backend.Op { return AllGatherOp{} }
+
+// VJP is this rank's slice of the cotangent.
+func (p allGatherPrim) VJP(in []*mx.Array, _, g *mx.Array) []*mx.Array {
+	d := in[0].Dim(0)
+	return []*mx.Array{mx.SliceAxis(g, 0, p.rank*d, (p.rank+1)*d)}
+}
 
 // allSumArray is AllSum of a float32, int32 or int64 array in a group of several ranks.
-// Its VJP passes the cotangent through.
 func allSumArray(x *mx.Array) *mx.Array {
-	return collective(x, func(v *mx.Array) *mx.Array {
-		send := v.Bytes()
-		recv := make([]byte, len(send))
-		sumBytes(send, recv, v.Dtype())
-		return mx.FromBytes(recv, v.Shape(), v.Dtype())
-	}, func(x *mx.Array) *mx.Array { return x })
+	return mx.NewArray(append([]int(nil), x.Shape()...), x.Dtype(), allSumPrim{}, x)
 }
 
 // allGatherArray is AllGather of an array of at least one dimension in a group of several
-// ranks. Its VJP is this rank's slice of the cotangent.
+// ranks.
 func allGatherArray(x *mx.Array, rank, size int) *mx.Array {
-	return collective(x, func(v *mx.Array) *mx.Array {
-		send := v.Bytes()
-		recv := make([]byte, len(send)*size)
-		gatherBytes(send, recv)
-		return mx.FromBytes(recv, append([]int{v.Dim(0) * size}, v.Shape()[1:]...), v.Dtype())
-	}, func(x *mx.Array) *mx.Array {
-		// x in this rank's slot, zeros elsewhere: the gradient with respect to x is
-		// this rank's slice.
-		parts := make([]*mx.Array, size)
-		for i := range parts {
-			parts[i] = mx.ZerosLike(x)
-		}
-		parts[rank] = x
-		return mx.Concatenate(parts, 0)
-	})
-}
-
-// collective returns host(x) as an array of the graph differentiated as diff(x).
-func collective(x *mx.Array, host, diff func(*mx.Array) *mx.Array) *mx.Array {
-	v := x
-	if !x.Evaluated() {
-		v = mx.StopGradient(x)
-		mx.Eval(v)
-	}
-	r := host(v)
-	var calls atomic.Int32
-	f := func(in []*mx.Array) *mx.Array {
-		if calls.Add(1) == 1 || !in[0].Evaluated() {
-			return diff(in[0])
-		}
-		return r
-	}
-	return mx.Checkpoint(f)([]*mx.Array{x})
+	shape := append([]int{x.Dim(0) * size}, x.Shape()[1:]...)
+	return mx.NewArray(shape, x.Dtype(), allGatherPrim{rank, size}, x)
 }

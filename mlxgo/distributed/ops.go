@@ -7,9 +7,9 @@ import (
 )
 
 // AllSum returns the element-wise sum of x over all ranks of the world group (MLX's
-// mx.distributed.all_sum). Its VJP passes the cotangent through unchanged, as MLX's does.
-// For now the reduction runs when AllSum is called, which evaluates x (kernel.go says
-// why); with mx's op definitions it will run inside mx.Eval, as MLX's does.
+// mx.distributed.all_sum). It is lazy: the reduction runs inside mx.Eval, when the graph
+// reaches it, and every rank must evaluate its AllSums in the same order. Its VJP passes
+// the cotangent through unchanged, as MLX's does.
 // float32, int32 and int64 are summed as they are; other dtypes are summed in float32.
 // In a group of one it returns x.
 func AllSum(x *mx.Array) *mx.Array {
@@ -26,8 +26,8 @@ func AllSum(x *mx.Array) *mx.Array {
 
 // AllGather returns the arrays x of all ranks concatenated along the first axis, in rank
 // order (MLX's mx.distributed.all_gather): shape (Size·d0, d1, ...). Every rank's x must
-// have the same shape; a scalar is gathered as a vector. Its VJP is this rank's slice of
-// the cotangent; it runs when called, as AllSum does. In a group of one it returns x.
+// have the same shape; a scalar is gathered as a vector. It is lazy, and its VJP is this
+// rank's slice of the cotangent. In a group of one it returns x.
 func AllGather(x *mx.Array) *mx.Array {
 	g := mustWorld()
 	if x.Ndim() == 0 {

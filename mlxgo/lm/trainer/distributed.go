@@ -88,10 +88,8 @@ func allSumStep(loss *mx.Array, grads map[string]any, stop bool) (*mx.Array, map
 	for _, k := range keys {
 		parts = append(parts, mx.Reshape(mx.AsType(flat[k], mx.Float32), -1))
 	}
-	// The step's forward and backward passes run here, then one AllSum.
-	local := mx.Concatenate(parts, 0)
-	mx.Eval(local)
-	sum := distributed.AllSum(local)
+	// One Eval runs the step's forward and backward passes, then the AllSum.
+	sum := distributed.AllSum(mx.Concatenate(parts, 0))
 	mx.Eval(sum)
 	off := map[string]int{}
 	at := 2
