@@ -4,7 +4,7 @@
 #   make test          install everything the tests need, then go vet and go test
 SHELL := /bin/bash
 GO ?= go
-APT_PACKAGES := libopenblas0-pthread jupyter-nbconvert python3-nbclient jupyter-notebook python3-ipykernel jupyter-client chromium
+APT_PACKAGES := libopenblas0-pthread openmpi-bin jupyter-nbconvert python3-nbclient jupyter-notebook python3-ipykernel jupyter-client chromium
 NPM_DIRS := widgets/node mlxgo/lm/tokenizer/oracle mlxgo/lm/gguf/llamacpp mlxgo/lm/server/client
 
 .PHONY: setup deps-apt deps-npm deps-go test walkthrough bench fuzz

@@ -7,6 +7,7 @@
 //	mlxgo server   --model DIR [--adapter-path DIR] [--host 127.0.0.1] [--port 8080] (mlx_lm.server)
 //	mlxgo tokenize --model DIR (--text T | --file F) [--chat] [--no-special]
 //	mlxgo download org/name[@revision]                                (huggingface-cli download)
+//	mlxgo launch   -n N [--hosts a,b] -- lora ...                  (mlx.launch; or mpirun -np N mlxgo lora ...)
 //
 // Wherever a model or adapter folder is expected, a Hub id org/name[@revision] works too.
 package main
@@ -14,6 +15,8 @@ package main
 import (
 	"fmt"
 	"os"
+
+	"github.com/mlxgo/mlxgo/mlxgo/distributed"
 )
 
 func main() {
@@ -39,6 +42,8 @@ func main() {
 		err = runTokenize(os.Args[2:])
 	case "download":
 		err = runDownload(os.Args[2:])
+	case "launch":
+		err = runLaunch(os.Args[2:])
 	case "-h", "--help", "help":
 		usage()
 		return
@@ -46,6 +51,10 @@ func main() {
 		fmt.Fprintf(os.Stderr, "mlxgo: unknown command %q\n", os.Args[1])
 		usage()
 		os.Exit(2)
+	}
+	if err == nil {
+		// A rank started by mpirun must end MPI before exiting (nothing to do otherwise).
+		err = distributed.Finalize()
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mlxgo:", err)
@@ -65,6 +74,7 @@ commands:
   tokenize  print token ids and tokens as JSON
   download  fetch a Hub model (org/name[@revision]) into the Hugging Face cache
   bench     time LoRA training steps on a preset model shape (JSON)
+  launch    run a command on N ranks through mpirun: mlxgo launch -n 2 -- lora ...
 
 run "mlxgo <command> -h" for a command's flags`)
 }
