@@ -126,7 +126,7 @@ func TestArchitecturesFuseSaveAndTrain(t *testing.T) {
 			ids := ref["input_ids"]
 			in, tg := mx.SliceAxis(ids, 1, 0, 11), mx.SliceAxis(ids, 1, 1, 12)
 			loss := func(m *lm.Model, _ int) *mx.Array {
-				return mx.Mean(mx.CrossEntropy(m.Forward(in, nil), tg), nil, false)
+				return nn.CrossEntropy(m.Forward(in, nil), tg, nil, nn.ReduceMean)
 			}
 			step := nn.ValueAndGrad(tm, loss)
 			opt := optim.NewAdamW(optim.Constant(1e-2), optim.AdamConfig{})
