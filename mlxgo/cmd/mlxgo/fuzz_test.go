@@ -30,3 +30,13 @@ func FuzzLoraYAML(f *testing.F) {
 		}
 	})
 }
+
+// TestTokenizeEmptyText: an empty --text is input, not a missing flag.
+func TestTokenizeEmptyText(t *testing.T) {
+	if err := runTokenize([]string{"--model", "../../lm/testdata/hf-tiny-llama/model", "--text", ""}); err != nil {
+		t.Fatalf("--text \"\": %v", err)
+	}
+	if err := runTokenize([]string{"--model", "../../lm/testdata/hf-tiny-llama/model"}); err == nil {
+		t.Fatal("neither --text nor --file: no error")
+	}
+}
