@@ -186,6 +186,9 @@ func renderTemplate(source, name string, vars map[string]any, limits TemplateLim
 	if name == "" {
 		name = "(set with SetChatTemplate)"
 	}
+	if why := checkSource(source); why != "" {
+		return "", &TemplateLimitError{Template: name, Limit: why}
+	}
 	ct, err := compileTemplate(source)
 	if err != nil {
 		return "", fmt.Errorf("tokenizer: %s: %v", name, err)
