@@ -2,10 +2,12 @@ package tokenizer
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -164,5 +166,54 @@ func TestRealTemplatesWithinLimits(t *testing.T) {
 			t.Errorf("%s: %d bytes, %v", name, len(out), err)
 		}
 		t.Logf("%s: %d bytes in %v", name, len(out), time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// TestConcurrentRendersHaveTheirOwnLimits renders real and hostile templates from
+// several goroutines at once (run with -race): each render has its own budget, so
+// the real ones give the same text as alone and the hostile ones fail.
+func TestConcurrentRendersHaveTheirOwnLimits(t *testing.T) {
+	msgs := []Message{{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}, {"role": "user", "content": "again"}}
+	want := map[string]string{}
+	for _, name := range realTemplates {
+		if name == "features.jinja" {
+			continue
+		}
+		out, err := chatTokenizer(t, readTemplate(t, name)).ApplyChatTemplate(msgs, ChatOptions{AddGenerationPrompt: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[name] = out
+	}
+	hostile := `{% for i in range(100) %}{% for j in range(100) %}{{ 'x' * 1000 }}{% endfor %}{% endfor %}`
+	limits := &TemplateLimits{MaxRange: 1000, MaxLoopIterations: 20_000, MaxDepth: 50, MaxBytes: 1 << 20, Timeout: 10 * time.Second}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for name, w := range want {
+				tok := chatTokenizer(t, readTemplate(t, name))
+				if g%2 == 1 {
+					tok.SetChatTemplate(hostile)
+					_, err := tok.ApplyChatTemplate(msgs, ChatOptions{Limits: limits})
+					var le *TemplateLimitError
+					if !errors.As(err, &le) {
+						errs <- fmt.Errorf("hostile render: %v", err)
+					}
+					continue
+				}
+				out, err := tok.ApplyChatTemplate(msgs, ChatOptions{AddGenerationPrompt: true, Limits: limits})
+				if err != nil || out != w {
+					errs <- fmt.Errorf("%s: %v, output differs: %v", name, err, out != w)
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
