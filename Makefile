@@ -31,6 +31,20 @@ test: setup
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 40m ./...
 
+# Every parser fuzzed in turn, one worker (the machine is shared); FUZZTIME each.
+# Crashes land in the package's testdata/fuzz, where plain `go test` replays them.
+FUZZTIME ?= 10m
+FUZZ_TARGETS := ./mlxgo/lm/tokenizer:FuzzLoad ./mlxgo/lm/tokenizer:FuzzLoadDir ./mlxgo/lm/tokenizer:FuzzChatTemplate \
+	./mlxgo/lm/tokenizer:FuzzChatMessages ./mlxgo/lm/tokenizer:FuzzEncode ./mlxgo/lm:FuzzParseConfig \
+	./mlxgo/lm/data:FuzzLoadSplit ./mlxgo/lm/lora:FuzzAdapterConfig ./mlxgo/cmd/mlxgo:FuzzLoraYAML \
+	./kernel:FuzzStateFiles ./mlxgo/safetensors:FuzzOpen
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "== $$t"; \
+	  out=$$($(GO) test $${t%%:*} -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) -parallel 1 2>&1); \
+	  echo "$$out" | grep -E 'execs: [0-9]+' | tail -1; echo "$$out" | grep -E -A20 '^--- FAIL' | head -30; \
+	done
+
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
 

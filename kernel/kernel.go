@@ -132,17 +132,19 @@ func SaveWith(name, ext string, write func(w io.Writer) error) error {
 	return nil
 }
 
-// writeAtomic writes path through a temporary file in the same folder and a rename.
+// writeAtomic writes path through a temporary file in the same folder and a rename; on
+// failure the temporary file is removed, path is left as it was, and the error names path.
 func writeAtomic(path string, write func(w io.Writer) error) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return err
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	tmp := f.Name()
 	defer func() {
 		if err != nil {
 			_ = f.Close()
 			_ = os.Remove(tmp)
+			err = fmt.Errorf("write %s: %w", path, err)
 		}
 	}()
 	if err = write(f); err != nil {

@@ -33,6 +33,9 @@ func Load(pathOrID string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSizes(cfg, weights, dir); err != nil {
+		return nil, err
+	}
 	m := New(cfg)
 	m.Dir = dir
 	if cfg.Quantization != nil {

@@ -221,7 +221,11 @@ func applyYAML(path string, y map[string]any, fs *flag.FlagSet, set map[string]b
 				case "dropout":
 					*dropout = toFloat(lv)
 				case "keys":
-					for _, x := range lv.([]any) {
+					list, ok := lv.([]any)
+					if !ok {
+						return fmt.Errorf("%s: lora_parameters.keys must be a list", path)
+					}
+					for _, x := range list {
 						*keys = append(*keys, fmt.Sprint(x))
 					}
 				default:

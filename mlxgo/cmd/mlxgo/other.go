@@ -179,7 +179,11 @@ func runTokenize(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if (*text == "") == (*file == "") {
+	// An empty --text is valid input (Hugging Face gives [bos] or []): look at which
+	// flags were given, not at their values.
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	if given["text"] == given["file"] {
 		return fmt.Errorf("give exactly one of --text and --file")
 	}
 	if *file != "" {

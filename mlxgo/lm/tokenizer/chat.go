@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,8 @@ import (
 	"github.com/nikolalohinski/gonja/v2/config"
 	"github.com/nikolalohinski/gonja/v2/exec"
 	"github.com/nikolalohinski/gonja/v2/loaders"
+	"github.com/nikolalohinski/gonja/v2/nodes"
+	"github.com/nikolalohinski/gonja/v2/parser"
 )
 
 // Message is one chat message: "role", "content" and any other fields a
@@ -34,6 +37,8 @@ type ChatOptions struct {
 	// Extra holds further template variables (for example
 	// "enable_thinking"); they override the standard ones.
 	Extra map[string]any
+	// Limits bound the render; nil means DefaultTemplateLimits.
+	Limits *TemplateLimits
 }
 
 // HasChatTemplate reports whether Load found a chat template.
@@ -44,7 +49,7 @@ func (t *Tokenizer) ChatTemplate() string { return t.chatTemplate }
 
 // SetChatTemplate replaces the chat template used by ApplyChatTemplate.
 func (t *Tokenizer) SetChatTemplate(source string) {
-	t.chatTemplate, t.hasTemplate = source, true
+	t.chatTemplate, t.hasTemplate, t.chatTemplateFile = source, true, ""
 }
 
 // TemplateError is the error of a template that called raise_exception.
@@ -69,7 +74,11 @@ func (t *Tokenizer) ApplyChatTemplate(messages []Message, opts ChatOptions) (str
 	if !t.hasTemplate {
 		return "", errors.New("tokenizer: no chat template (neither chat_template.jinja nor tokenizer_config.json's chat_template)")
 	}
-	return renderTemplate(t.chatTemplate, t.chatVars(messages, opts))
+	limits := DefaultTemplateLimits
+	if opts.Limits != nil {
+		limits = *opts.Limits
+	}
+	return renderTemplate(t.chatTemplate, t.chatTemplateFile, t.chatVars(messages, opts), limits)
 }
 
 // chatVars builds the template variables of ApplyChatTemplate.
@@ -108,20 +117,33 @@ var (
 	chatEnvOnce sync.Once
 	chatEnv     *exec.Environment
 	chatConfig  *config.Config
-	tplCache    sync.Map // source -> *exec.Template
+	tplCache    sync.Map // source -> *chatTemplate
 )
+
+// refusedInChat are the tags that would read other templates: a chat
+// template is one source, and must not read files.
+var refusedInChat = []string{"include", "import", "from", "extends"}
 
 func chatEnvironment() (*exec.Environment, *config.Config) {
 	chatEnvOnce.Do(func() {
 		filters := exec.NewFilterSet(map[string]exec.FilterFunction{}).Update(builtins.Filters)
 		_ = filters.Replace("tojson", filterToJSON)
+		boundFilters(filters)
 		ctx := exec.EmptyContext().Update(builtins.GlobalFunctions).Update(builtins.GlobalVariables)
 		ctx.Set("strftime_now", func(format string) string { return strftime(time.Now(), format) })
+		ctx.Set("range", boundedRange)
+		ctx.Set(binopName, binop)
+		structures := exec.NewControlStructureSet(map[string]parser.ControlStructureParser{}).Update(builtins.ControlStructures)
+		for _, name := range refusedInChat {
+			_ = structures.Replace(name, func(p *parser.Parser, args *parser.Parser) (nodes.ControlStructure, error) {
+				return nil, p.Error(fmt.Sprintf("%q is not allowed in a chat template (it would read another file)", name), p.Current())
+			})
+		}
 		chatEnv = &exec.Environment{
 			Context:           ctx,
 			Filters:           filters,
 			Tests:             builtins.Tests,
-			ControlStructures: builtins.ControlStructures,
+			ControlStructures: structures,
 			Methods:           builtins.Methods,
 		}
 		chatConfig = config.New()
@@ -131,51 +153,83 @@ func chatEnvironment() (*exec.Environment, *config.Config) {
 	return chatEnv, chatConfig
 }
 
-func compileTemplate(source string) (*exec.Template, error) {
+// chatTemplate is a compiled chat template, its syntax tree rewritten by
+// boundTemplate.
+type chatTemplate struct {
+	tpl    *exec.Template
+	loader loaders.Loader
+}
+
+func compileTemplate(source string) (*chatTemplate, error) {
 	if v, ok := tplCache.Load(source); ok {
-		return v.(*exec.Template), nil
+		return v.(*chatTemplate), nil
 	}
 	env, cfg := chatEnvironment()
-	loader, err := loaders.NewMemoryLoader(map[string]string{"/chat_template": source})
+	const name = "/chat_template"
+	loader, err := loaders.NewMemoryLoader(map[string]string{name: source})
 	if err != nil {
 		return nil, err
 	}
-	tpl, err := exec.NewTemplate("/chat_template", cfg, loader, env)
+	tpl, err := exec.NewTemplate(name, cfg, loader, env)
 	if err != nil {
-		return nil, fmt.Errorf("tokenizer: chat template does not parse: %v", err)
+		return nil, fmt.Errorf("chat template does not parse: %v", err)
 	}
-	tplCache.Store(source, tpl)
-	return tpl, nil
+	boundTemplate(tpl.Root())
+	ct := &chatTemplate{tpl: tpl, loader: loader}
+	tplCache.Store(source, ct)
+	return ct, nil
 }
 
-// renderTemplate renders a Jinja template source with vars.
-func renderTemplate(source string, vars map[string]any) (out string, err error) {
-	tpl, err := compileTemplate(source)
-	if err != nil {
-		return "", err
+// renderTemplate renders a Jinja template source with vars under limits;
+// name says where the template came from, for errors.
+func renderTemplate(source, name string, vars map[string]any, limits TemplateLimits) (out string, err error) {
+	if name == "" {
+		name = "(set with SetChatTemplate)"
 	}
+	if why := checkSource(source); why != "" {
+		return "", &TemplateLimitError{Template: name, Limit: why}
+	}
+	ct, err := compileTemplate(source)
+	if err != nil {
+		return "", fmt.Errorf("tokenizer: %s: %v", name, err)
+	}
+	b := &budget{limits: limits, template: name, deadline: time.Now().Add(limits.Timeout)}
 	var raised *TemplateError
-	data := exec.NewContext(map[string]any{})
+	env, cfg := chatEnvironment()
+	data := env.Context.Inherit()
 	for k, v := range vars {
 		data.Set(k, v)
 	}
+	data.Set(budgetKey, b)
 	data.Set("raise_exception", func(msg string) (string, error) {
 		raised = &TemplateError{Message: msg}
 		return "", raised
 	})
+	methods := env.Methods
+	methods.Str = boundStrMethods(env.Methods.Str, b)
+	var buf bytes.Buffer
+	r := exec.NewRenderer(&exec.Environment{
+		Context:           data,
+		Filters:           env.Filters,
+		Tests:             env.Tests,
+		ControlStructures: env.ControlStructures,
+		Methods:           methods,
+	}, &limitWriter{w: &buf, b: b}, cfg, ct.loader, ct.tpl)
 	defer func() {
 		if r := recover(); r != nil {
-			out, err = "", fmt.Errorf("tokenizer: chat template failed: %v", r)
+			out, err = "", fmt.Errorf("tokenizer: chat template %s failed: %v", name, r)
 		}
 	}()
-	s, err := tpl.ExecuteToString(data)
-	if raised != nil {
+	err = r.Execute()
+	switch {
+	case raised != nil:
 		return "", raised
+	case b.err != nil:
+		return "", b.err
+	case err != nil:
+		return "", fmt.Errorf("tokenizer: chat template %s failed: %v", name, err)
 	}
-	if err != nil {
-		return "", fmt.Errorf("tokenizer: chat template failed: %v", err)
-	}
-	return s, nil
+	return buf.String(), nil
 }
 
 // normalizeValue converts JSON-decoded values to what templates expect:
@@ -241,6 +295,10 @@ func filterToJSON(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec
 		return in
 	}
 	opts := jsonOpts{itemSep: ", ", keySep: ": ", indent: -1}
+	bud := budgetOf(e.Environment.Context)
+	if bud != nil {
+		opts.limit = int(bud.limits.MaxBytes - bud.bytes)
+	}
 	names := []string{"ensure_ascii", "indent", "separators", "sort_keys"}
 	args := map[string]*exec.Value{}
 	for i, a := range params.Args {
@@ -259,9 +317,13 @@ func filterToJSON(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec
 		case "indent":
 			switch {
 			case a.IsNil():
+			case a.IsInteger() && a.Integer() > maxJSONIndent:
+				return exec.AsValue(tooBig(bud, fmt.Sprintf("tojson: indent %d is past the limit of %d", a.Integer(), maxJSONIndent)))
 			case a.IsInteger():
 				opts.indent = max(a.Integer(), 0)
 				opts.indentStr = strings.Repeat(" ", opts.indent)
+			case a.IsString() && len(a.String()) > maxJSONIndent:
+				return exec.AsValue(tooBig(bud, fmt.Sprintf("tojson: indent of %d characters is past the limit of %d", len(a.String()), maxJSONIndent)))
 			case a.IsString():
 				opts.indent = 0
 				opts.indentStr = a.String()
@@ -294,7 +356,19 @@ func filterToJSON(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec
 	return exec.AsSafeValue(b.String())
 }
 
+// tooBig reports a limit of tojson through the render's budget.
+func tooBig(b *budget, msg string) error {
+	if b == nil {
+		return errors.New(msg)
+	}
+	return b.fail("%s", msg)
+}
+
+// maxJSONIndent bounds tojson's indent (chat templates use 2 or 4).
+const maxJSONIndent = 1000
+
 type jsonOpts struct {
+	limit     int // bytes the output may reach; 0: no limit
 	ascii     bool
 	indent    int // -1: no newlines
 	indentStr string
@@ -318,6 +392,9 @@ func (o jsonOpts) newline(b *strings.Builder, level int) {
 func writePyJSON(b *strings.Builder, v any, o jsonOpts, level int) error {
 	if level > 100 {
 		return errors.New("tojson: value nested too deeply")
+	}
+	if o.limit > 0 && b.Len() > o.limit {
+		return fmt.Errorf("tojson: output past the limit of %d bytes", o.limit)
 	}
 	switch x := v.(type) {
 	case nil:

@@ -117,10 +117,12 @@ func (t *Tokenizer) loadConfigs(dir string) error {
 				return err
 			}
 			t.chatTemplate, t.hasTemplate = tpl, tpl != ""
+			t.chatTemplateFile = filepath.Join(dir, "tokenizer_config.json") + " (chat_template)"
 		}
 	}
 	if data, err := os.ReadFile(filepath.Join(dir, "chat_template.jinja")); err == nil {
 		t.chatTemplate, t.hasTemplate = string(data), true
+		t.chatTemplateFile = filepath.Join(dir, "chat_template.jinja")
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("tokenizer: %w", err)
 	}

@@ -24,8 +24,9 @@ type Tokenizer struct {
 	padToken string
 	unkToken string
 
-	chatTemplate string
-	hasTemplate  bool
+	chatTemplate     string
+	chatTemplateFile string // where chatTemplate was read, for errors
+	hasTemplate      bool
 }
 
 // Encode returns the token ids of text. With addSpecial the post-processor
