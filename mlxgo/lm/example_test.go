@@ -3,8 +3,8 @@ package lm_test
 import (
 	"fmt"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
 // Load a Hugging Face folder and compute next-token logits.

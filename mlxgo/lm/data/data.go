@@ -14,8 +14,8 @@ import (
 	"sort"
 	"strings"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/tokenizer"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
 // Options choose how records become tokens.

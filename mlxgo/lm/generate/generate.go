@@ -11,9 +11,9 @@ import (
 	"sort"
 	"time"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/tokenizer"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
 // Options control decoding. The zero value is greedy decoding of up to 256 tokens.
