@@ -4,6 +4,7 @@ package blas
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -11,18 +12,59 @@ import (
 	"github.com/ebitengine/purego"
 )
 
-// defaultLibraries lists the libraries tried, in order, when MLXGO_BLAS
-// does not name one.
-func defaultLibraries() []string {
-	if runtime.GOOS == "darwin" {
-		return []string{"/System/Library/Frameworks/Accelerate.framework/Accelerate"}
-	}
-	return []string{"libopenblas.so.0", "libopenblas.so", "libblas.so.3"}
+// candidate is a BLAS library the package knows by name.
+type candidate struct {
+	kind  string
+	names []string // tried in order; the first that opens is used
 }
 
-// openDefault loads the first usable default library.
-func openDefault() (*library, string) {
-	return openLibrary(defaultLibraries())
+// candidates lists the libraries opened when MLXGO_BLAS names none, in order
+// of preference when they are equally fast.
+func candidates() []candidate {
+	if runtime.GOOS == "darwin" {
+		return []candidate{{"accelerate", []string{"/System/Library/Frameworks/Accelerate.framework/Accelerate"}}}
+	}
+	return []candidate{
+		{"openblas", []string{"libopenblas.so.0", "libopenblas.so"}},
+		{"blis", []string{"libblis.so.4", "libblis.so"}},
+		{"mkl", []string{"libmkl_rt.so.2", "libmkl_rt.so"}},
+	}
+}
+
+// openDefault opens the known libraries (only those of kind, unless kind is
+// empty) and returns the one to use and why. libblas.so.3 is tried when
+// none of them opens.
+func openDefault(kind string) (*library, string) {
+	var libs []*library
+	var errs []string
+	for _, c := range candidates() {
+		if kind != "" && c.kind != kind {
+			continue
+		}
+		l, why := openLibrary(c.names)
+		if l == nil {
+			errs = append(errs, why)
+			continue
+		}
+		libs = append(libs, l)
+	}
+	if len(libs) == 0 && kind == "" && runtime.GOOS != "darwin" {
+		l, why := openLibrary([]string{"libblas.so.3"})
+		if l != nil {
+			return l, "no OpenBLAS, BLIS or MKL found; generic libblas.so.3"
+		}
+		errs = append(errs, why)
+	}
+	switch len(libs) {
+	case 0:
+		return nil, strings.Join(errs, "; ")
+	case 1:
+		if kind != "" {
+			return libs[0], "MLXGO_BLAS=" + kind
+		}
+		return libs[0], "the only BLAS library found"
+	}
+	return choose(libs)
 }
 
 // openLibrary loads the first of names that opens and exports
@@ -39,8 +81,13 @@ func openLibrary(names []string) (*library, string) {
 	return nil, "no usable BLAS: " + strings.Join(errs, "; ")
 }
 
-// openOne loads one library.
+// openOne loads one library and finds its thread controls.
 func openOne(name string) (*library, error) {
+	base := filepath.Base(name)
+	if strings.HasPrefix(base, "libopenblas") {
+		restore := preferOpenBLASCore()
+		defer restore()
+	}
 	h, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_LOCAL)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
@@ -52,16 +99,81 @@ func openOne(name string) (*library, error) {
 	}
 	l := &library{kind: "blas", path: name}
 	purego.RegisterFunc(&l.sgemm, sym)
-	if s, err := purego.Dlsym(h, "openblas_set_num_threads"); err == nil && s != 0 {
-		purego.RegisterFunc(&l.setThreads, s)
+	has := func(s string) uintptr {
+		p, err := purego.Dlsym(h, s)
+		if err != nil {
+			return 0
+		}
+		return p
+	}
+	switch {
+	case has("openblas_set_num_threads") != 0:
 		l.kind = "openblas"
+		purego.RegisterFunc(&l.setThreads, has("openblas_set_num_threads"))
+		if p := has("openblas_get_num_threads"); p != 0 {
+			purego.RegisterFunc(&l.getThreads, p)
+		}
+		if p := has("openblas_get_corename"); p != 0 {
+			var corename func() string
+			purego.RegisterFunc(&corename, p)
+			l.core = corename()
+		}
+	case has("bli_thread_set_num_threads") != 0:
+		l.kind = "blis"
+		var set func(n int64)
+		var get func() int64
+		purego.RegisterFunc(&set, has("bli_thread_set_num_threads"))
+		purego.RegisterFunc(&get, has("bli_thread_get_num_threads"))
+		l.setThreads = func(n int32) { set(int64(n)) }
+		l.getThreads = func() int32 { return int32(get()) }
+		if q, s := has("bli_arch_query_id"), has("bli_arch_string"); q != 0 && s != 0 {
+			var query func() int32
+			var str func(int32) string
+			purego.RegisterFunc(&query, q)
+			purego.RegisterFunc(&str, s)
+			l.core = str(query())
+		}
+	case has("MKL_Set_Num_Threads") != 0:
+		l.kind = "mkl"
+		var set func(n int32)
+		var get func() int32
+		purego.RegisterFunc(&set, has("MKL_Set_Num_Threads"))
+		l.setThreads = set
+		if p := has("MKL_Get_Max_Threads"); p != 0 {
+			purego.RegisterFunc(&get, p)
+			l.getThreads = get
+		}
 	}
-	if s, err := purego.Dlsym(h, "openblas_get_num_threads"); err == nil && s != 0 {
-		purego.RegisterFunc(&l.getThreads, s)
-	}
-	if strings.Contains(filepath.Base(name), "Accelerate") {
+	if strings.Contains(base, "Accelerate") {
 		l.kind = "accelerate"
 	}
 	// The handle stays open for the life of the process.
 	return l, nil
+}
+
+// preferOpenBLASCore sets OPENBLAS_CORETYPE=SKYLAKEX while OpenBLAS loads
+// when the CPU has AVX-512 BF16 and the user has not chosen a core: OpenBLAS
+// 0.3.21 then picks its Cooperlake kernels, measured much slower than its
+// SkylakeX kernels on the products of LoRA training (README, performance).
+// It returns a function that restores the environment.
+func preferOpenBLASCore() (restore func()) {
+	if _, set := os.LookupEnv("OPENBLAS_CORETYPE"); set || !cpuHasAVX512BF16() {
+		return func() {}
+	}
+	os.Setenv("OPENBLAS_CORETYPE", "SKYLAKEX")
+	return func() { os.Unsetenv("OPENBLAS_CORETYPE") }
+}
+
+// cpuHasAVX512BF16 reports whether /proc/cpuinfo lists the avx512_bf16 flag.
+func cpuHasAVX512BF16() bool {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "flags") {
+			return strings.Contains(" "+line+" ", " avx512_bf16 ")
+		}
+	}
+	return false
 }

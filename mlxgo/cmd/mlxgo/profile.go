@@ -1,0 +1,151 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mlxgo/mlxgo/mlxgo/backend/blas"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
+)
+
+// primStat accumulates one primitive's kernels over a profiled step.
+type primStat struct {
+	name  string
+	calls int
+	dur   time.Duration
+	bytes float64 // read and written
+	flops float64 // of the kernels that have a count (matrix products, attention)
+}
+
+// gemmStat accumulates the matrix products of one shape.
+type gemmStat struct {
+	shape string
+	calls int
+	dur   time.Duration
+	flops float64
+}
+
+// profiler is an mx.Backend that runs the kernels of the backend it wraps
+// one by one, as that backend does, and times each.
+type profiler struct {
+	inner mx.Backend
+	stats map[string]*primStat
+}
+
+func (p *profiler) Name() string { return "profile(" + p.inner.Name() + ")" }
+
+func (p *profiler) Run(tape []*mx.Array, done func(int)) {
+	for i, a := range tape {
+		prim, in := a.Primitive(), a.Inputs()
+		t0 := time.Now()
+		prim.Eval(in, a)
+		d := time.Since(t0)
+		s := p.stats[prim.Name()]
+		if s == nil {
+			s = &primStat{name: prim.Name()}
+			p.stats[prim.Name()] = s
+		}
+		s.calls++
+		s.dur += d
+		s.bytes += float64(a.NBytes())
+		for _, x := range in {
+			s.bytes += float64(x.NBytes())
+		}
+		s.flops += kernelFLOPs(prim.Name(), in, a)
+		done(i)
+	}
+}
+
+// kernelFLOPs counts the floating-point operations a kernel performs, for
+// the primitives that dominate a training step; 0 for the others.
+func kernelFLOPs(name string, in []*mx.Array, out *mx.Array) float64 {
+	switch name {
+	case "Matmul":
+		return 2 * float64(out.Size()) * float64(in[0].Dim(-1))
+	case "ScaledDotProductAttention", "ScaledDotProductAttentionGrad":
+		q, k, v := in[0], in[1], in[2]
+		heads := float64(q.Dim(0) * q.Dim(1))
+		ls := float64(q.Dim(2) * k.Dim(2))
+		f := heads * ls * 2 * float64(q.Dim(3)+v.Dim(3)) // scores and values
+		if name == "ScaledDotProductAttentionGrad" {
+			f += heads * ls * 4 * float64(q.Dim(3)+v.Dim(3)) // dV, dP, dQ, dK
+		}
+		return f
+	}
+	return 0
+}
+
+// profileStep runs step once with every kernel and every matrix product
+// timed and writes two tables to w: primitives by time, with bytes moved and
+// FLOP rates, and the matrix-product shapes by time. modelFLOPs is the
+// step's count as mfu uses it, printed for comparison.
+func profileStep(w io.Writer, modelFLOPs float64, step func()) {
+	p := &profiler{inner: mx.CurrentBackend(), stats: map[string]*primStat{}}
+	var mu sync.Mutex
+	gemms := map[string]*gemmStat{}
+	blas.SetTrace(func(c blas.Call) {
+		t := func(b bool) string {
+			if b {
+				return "T"
+			}
+			return "N"
+		}
+		key := fmt.Sprintf("%s%s %5d×%5d×%5d", t(c.TransA), t(c.TransB), c.M, c.N, c.K)
+		mu.Lock()
+		g := gemms[key]
+		if g == nil {
+			g = &gemmStat{shape: key}
+			gemms[key] = g
+		}
+		g.calls++
+		g.dur += c.Dur
+		g.flops += 2 * float64(c.M) * float64(c.N) * float64(c.K)
+		mu.Unlock()
+	})
+	old := mx.SetBackend(p)
+	t0 := time.Now()
+	step()
+	total := time.Since(t0)
+	mx.SetBackend(old)
+	blas.SetTrace(nil)
+
+	prims := slices.Collect(func(yield func(*primStat) bool) {
+		for _, s := range p.stats {
+			if !yield(s) {
+				return
+			}
+		}
+	})
+	slices.SortFunc(prims, func(a, b *primStat) int { return int(b.dur - a.dur) })
+	var kernels time.Duration
+	for _, s := range prims {
+		kernels += s.dur
+	}
+	fmt.Fprintf(w, "profile of one step: %.3f s, %.3f s in kernels, model %.1f GFLOP (%.1f GFLOP/s)\n",
+		total.Seconds(), kernels.Seconds(), modelFLOPs/1e9, modelFLOPs/total.Seconds()/1e9)
+	fmt.Fprintf(w, "%-32s %7s %9s %6s %10s %9s %10s\n", "primitive", "calls", "time s", "%", "GB r+w", "GB/s", "GFLOP/s")
+	for _, s := range prims {
+		rate := "-"
+		if s.flops > 0 {
+			rate = fmt.Sprintf("%.1f", s.flops/s.dur.Seconds()/1e9)
+		}
+		fmt.Fprintf(w, "%-32s %7d %9.4f %6.1f %10.3f %9.1f %10s\n", s.name, s.calls, s.dur.Seconds(),
+			100*s.dur.Seconds()/kernels.Seconds(), s.bytes/1e9, s.bytes/1e9/s.dur.Seconds(), rate)
+	}
+	gs := slices.Collect(func(yield func(*gemmStat) bool) {
+		for _, g := range gemms {
+			if !yield(g) {
+				return
+			}
+		}
+	})
+	slices.SortFunc(gs, func(a, b *gemmStat) int { return int(b.dur - a.dur) })
+	fmt.Fprintf(w, "matrix products (op(A) M×K times op(B) K×N, shape MxNxK), %s:\n", blas.Backend())
+	fmt.Fprintf(w, "%-22s %7s %9s %9s\n", "shape", "calls", "time s", "GFLOP/s")
+	for _, g := range gs {
+		fmt.Fprintf(w, "%-22s %7d %9.4f %9.1f\n", g.shape, g.calls, g.dur.Seconds(), g.flops/g.dur.Seconds()/1e9)
+	}
+}
