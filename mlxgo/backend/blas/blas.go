@@ -11,12 +11,10 @@
 // Accelerate framework. Without a library, the package uses its own
 // cache-blocked, multi-goroutine implementation in plain Go.
 //
-// OpenBLAS 0.3.21 (Debian 12) runs its "Cooperlake" kernels on CPUs with
-// AVX-512 BF16 (Cooper Lake, Sapphire Rapids and later Xeons); on the
-// skinny and transposed products of LoRA training they were measured much
-// slower than its "SkylakeX" kernels on the same CPU, so on such CPUs the
-// package asks OpenBLAS for SkylakeX (OPENBLAS_CORETYPE, set only while the
-// library loads and only when the user has not set it).
+// OpenBLAS 0.3.21 (Debian 12) does not recognise recent Xeons and may fall
+// back to old SSE kernels on them, so on CPUs with AVX-512 the package asks
+// it for its SkylakeX kernels (OPENBLAS_CORETYPE, set only while the library
+// loads and only when the user has not set it).
 //
 // Libraries run as many threads as Go has processors (GOMAXPROCS, which
 // follows the CPUs the process may use): the CPU backend calls them one
@@ -168,6 +166,9 @@ func Threads() int {
 
 // workers returns the goroutine count for the Go implementation.
 func workers() int {
+	if inPar.Load() > 0 {
+		return 1
+	}
 	if n := goThreads.Load(); n > 0 {
 		return int(n)
 	}

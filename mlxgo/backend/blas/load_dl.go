@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/ebitengine/purego"
@@ -152,27 +153,37 @@ func openOne(name string) (*library, error) {
 }
 
 // preferOpenBLASCore sets OPENBLAS_CORETYPE=SKYLAKEX while OpenBLAS loads
-// when the CPU has AVX-512 BF16 and the user has not chosen a core: OpenBLAS
-// 0.3.21 then picks its Cooperlake kernels, measured much slower than its
-// SkylakeX kernels on the products of LoRA training (README, performance).
-// It returns a function that restores the environment.
+// when the CPU has the AVX-512 subsets those kernels use and the user has
+// not chosen a core. OpenBLAS 0.3.21 (Debian 12) does not recognise recent
+// Xeons: on the Sapphire-Rapids-class VM of the README it ran its SSE3
+// "Prescott" kernels, and OPENBLAS_CORETYPE=COOPERLAKE is not even accepted
+// by its override (a loop bound skips that name). SkylakeX's single-precision
+// kernels are the ones every later x86 core of OpenBLAS reuses. It returns a
+// function that restores the environment.
 func preferOpenBLASCore() (restore func()) {
-	if _, set := os.LookupEnv("OPENBLAS_CORETYPE"); set || !cpuHasAVX512BF16() {
+	if _, set := os.LookupEnv("OPENBLAS_CORETYPE"); set || !cpuHasAVX512() {
 		return func() {}
 	}
 	os.Setenv("OPENBLAS_CORETYPE", "SKYLAKEX")
 	return func() { os.Unsetenv("OPENBLAS_CORETYPE") }
 }
 
-// cpuHasAVX512BF16 reports whether /proc/cpuinfo lists the avx512_bf16 flag.
-func cpuHasAVX512BF16() bool {
+// cpuHasAVX512 reports whether /proc/cpuinfo lists AVX-512 F, CD, BW, DQ
+// and VL, the subsets OpenBLAS's SkylakeX kernels need.
+func cpuHasAVX512() bool {
 	b, err := os.ReadFile("/proc/cpuinfo")
 	if err != nil {
 		return false
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if strings.HasPrefix(line, "flags") {
-			return strings.Contains(" "+line+" ", " avx512_bf16 ")
+			flags := strings.Fields(line)
+			for _, f := range []string{"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"} {
+				if !slices.Contains(flags, f) {
+					return false
+				}
+			}
+			return true
 		}
 	}
 	return false
