@@ -28,8 +28,8 @@ type gemmStat struct {
 	flops float64
 }
 
-// profiler is an mx.Backend that runs the kernels of the backend it wraps
-// one by one, as that backend does, and times each.
+// profiler is an mx.Backend that hands the backend it wraps one array of
+// the tape at a time and times each.
 type profiler struct {
 	inner mx.Backend
 	stats map[string]*primStat
@@ -41,7 +41,7 @@ func (p *profiler) Run(tape []*mx.Array, done func(int)) {
 	for i, a := range tape {
 		prim, in := a.Primitive(), a.Inputs()
 		t0 := time.Now()
-		prim.Eval(in, a)
+		p.inner.Run(tape[i:i+1], func(int) {})
 		d := time.Since(t0)
 		s := p.stats[prim.Name()]
 		if s == nil {
