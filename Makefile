@@ -44,9 +44,11 @@ PYTHON ?= /usr/bin/python3
 BENCH_OUT ?= bench-results.jsonl
 
 bench:
-	@$(PYTHON) -c 'import torch' 2>/dev/null || { [ "$(PYTHON)" = /usr/bin/python3 ] && \
+	@if ! $(PYTHON) -c 'import torch' 2>/dev/null; then \
+	  if [ "$(PYTHON)" != /usr/bin/python3 ]; then echo "$(PYTHON) has no torch" >&2; exit 1; fi; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends python3-torch; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends python3-torch; \
+	fi
 	$(GO) build -o .bench-mlxgo ./mlxgo/cmd/mlxgo
 	@pin=""; command -v taskset >/dev/null && pin="taskset -c 0-$$(( $(THREADS) - 1 ))"; \
 	: > $(BENCH_OUT); \
