@@ -13,8 +13,10 @@
 //
 // OpenBLAS 0.3.21 (Debian 12) does not recognise recent Xeons and may fall
 // back to old SSE kernels on them, so on CPUs with AVX-512 the package asks
-// it for its SkylakeX kernels (OPENBLAS_CORETYPE, set only while the library
-// loads and only when the user has not set it).
+// it for its SkylakeX kernels (OPENBLAS_CORETYPE), and it makes OpenBLAS's
+// idle threads sleep at once instead of spinning after each product
+// (OPENBLAS_THREAD_TIMEOUT=4); both are set only while the library loads and
+// only when the user has not set them.
 //
 // Libraries run as many threads as Go has processors (GOMAXPROCS, which
 // follows the CPUs the process may use): the CPU backend calls them one

@@ -80,24 +80,33 @@ func TestChooseCalibratesAndRemembers(t *testing.T) {
 	}
 }
 
-// TestCoreRuleRestoresEnvironment checks that asking OpenBLAS for a core
-// leaves the environment as it was, and never overrides the user's choice.
-func TestCoreRuleRestoresEnvironment(t *testing.T) {
-	if v, set := os.LookupEnv("OPENBLAS_CORETYPE"); set {
-		defer os.Setenv("OPENBLAS_CORETYPE", v) // this machine's own setting
+// TestOpenBLASEnvRestoresEnvironment checks that the variables set for
+// OpenBLAS while it loads are set as documented, removed afterwards, and
+// never override the user's.
+func TestOpenBLASEnvRestoresEnvironment(t *testing.T) {
+	for _, k := range []string{"OPENBLAS_CORETYPE", "OPENBLAS_THREAD_TIMEOUT"} {
+		if v, set := os.LookupEnv(k); set {
+			defer os.Setenv(k, v) // this machine's own setting
+		}
+		os.Unsetenv(k)
 	}
-	os.Unsetenv("OPENBLAS_CORETYPE")
-	restore := preferOpenBLASCore()
+	restore := openBLASEnv()
 	if got, set := os.LookupEnv("OPENBLAS_CORETYPE"); set != cpuHasAVX512() || (set && got != "SKYLAKEX") {
 		t.Errorf("during load: OPENBLAS_CORETYPE=%q (set %v), AVX-512 %v", got, set, cpuHasAVX512())
 	}
+	if got := os.Getenv("OPENBLAS_THREAD_TIMEOUT"); got != "4" {
+		t.Errorf("during load: OPENBLAS_THREAD_TIMEOUT=%q", got)
+	}
 	restore()
-	if _, set := os.LookupEnv("OPENBLAS_CORETYPE"); set {
-		t.Error("OPENBLAS_CORETYPE left set")
+	for _, k := range []string{"OPENBLAS_CORETYPE", "OPENBLAS_THREAD_TIMEOUT"} {
+		if _, set := os.LookupEnv(k); set {
+			t.Errorf("%s left set", k)
+		}
 	}
 	t.Setenv("OPENBLAS_CORETYPE", "HASWELL")
-	preferOpenBLASCore()()
-	if got := os.Getenv("OPENBLAS_CORETYPE"); got != "HASWELL" {
-		t.Errorf("user's OPENBLAS_CORETYPE changed to %q", got)
+	t.Setenv("OPENBLAS_THREAD_TIMEOUT", "28")
+	openBLASEnv()()
+	if os.Getenv("OPENBLAS_CORETYPE") != "HASWELL" || os.Getenv("OPENBLAS_THREAD_TIMEOUT") != "28" {
+		t.Error("user's settings changed")
 	}
 }

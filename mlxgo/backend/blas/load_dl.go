@@ -86,7 +86,7 @@ func openLibrary(names []string) (*library, string) {
 func openOne(name string) (*library, error) {
 	base := filepath.Base(name)
 	if strings.HasPrefix(base, "libopenblas") {
-		restore := preferOpenBLASCore()
+		restore := openBLASEnv()
 		defer restore()
 	}
 	h, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_LOCAL)
@@ -152,20 +152,38 @@ func openOne(name string) (*library, error) {
 	return l, nil
 }
 
-// preferOpenBLASCore sets OPENBLAS_CORETYPE=SKYLAKEX while OpenBLAS loads
-// when the CPU has the AVX-512 subsets those kernels use and the user has
-// not chosen a core. OpenBLAS 0.3.21 (Debian 12) does not recognise recent
-// Xeons: on the Sapphire-Rapids-class VM of the README it ran its SSE3
-// "Prescott" kernels, and OPENBLAS_CORETYPE=COOPERLAKE is not even accepted
-// by its override (a loop bound skips that name). SkylakeX's single-precision
-// kernels are the ones every later x86 core of OpenBLAS reuses. It returns a
-// function that restores the environment.
-func preferOpenBLASCore() (restore func()) {
-	if _, set := os.LookupEnv("OPENBLAS_CORETYPE"); set || !cpuHasAVX512() {
-		return func() {}
+// openBLASEnv sets, while OpenBLAS loads and only where the user has not
+// set them, the variables it reads once at start:
+//
+//   - OPENBLAS_CORETYPE=SKYLAKEX when the CPU has the AVX-512 subsets those
+//     kernels use. OpenBLAS 0.3.21 (Debian 12) does not recognise recent
+//     Xeons: on the Sapphire-Rapids-class VM of the README it ran its SSE3
+//     "Prescott" kernels. SkylakeX's single-precision kernels are the ones
+//     every later x86 core of OpenBLAS reuses.
+//   - OPENBLAS_THREAD_TIMEOUT=4: its idle threads otherwise spin, calling
+//     sched_yield, for about 2^28 cycles (a tenth of a second) after every
+//     product, taking cores from the goroutines of the kernels that run
+//     between products; with 4 they sleep at once and are woken by the next
+//     product.
+//
+// It returns a function that restores the environment.
+func openBLASEnv() (restore func()) {
+	var set []string
+	setIfUnset := func(k, v string) {
+		if _, ok := os.LookupEnv(k); !ok {
+			os.Setenv(k, v)
+			set = append(set, k)
+		}
 	}
-	os.Setenv("OPENBLAS_CORETYPE", "SKYLAKEX")
-	return func() { os.Unsetenv("OPENBLAS_CORETYPE") }
+	if cpuHasAVX512() {
+		setIfUnset("OPENBLAS_CORETYPE", "SKYLAKEX")
+	}
+	setIfUnset("OPENBLAS_THREAD_TIMEOUT", "4")
+	return func() {
+		for _, k := range set {
+			os.Unsetenv(k)
+		}
+	}
 }
 
 // cpuHasAVX512 reports whether /proc/cpuinfo lists AVX-512 F, CD, BW, DQ
