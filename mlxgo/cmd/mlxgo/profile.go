@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mlxgo/mlxgo/mlxgo/backend"
 	"github.com/mlxgo/mlxgo/mlxgo/backend/blas"
 	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
@@ -28,8 +29,8 @@ type gemmStat struct {
 	flops float64
 }
 
-// profiler is an mx.Backend that hands the backend it wraps one array of
-// the tape at a time and times each.
+// profiler is an mx.Backend that hands the backend it wraps one step of the
+// tape at a time and times each.
 type profiler struct {
 	inner mx.Backend
 	stats map[string]*primStat
@@ -37,41 +38,40 @@ type profiler struct {
 
 func (p *profiler) Name() string { return "profile(" + p.inner.Name() + ")" }
 
-func (p *profiler) Run(tape []*mx.Array, done func(int)) {
-	for i, a := range tape {
-		prim, in := a.Primitive(), a.Inputs()
+func (p *profiler) Run(tape []backend.Step, done func(int)) {
+	for i, st := range tape {
+		name := st.Op.Name()
 		t0 := time.Now()
-		p.inner.Run(tape[i:i+1], func(int) {})
+		p.inner.Run(tape[i:i+1], func(int) { done(i) })
 		d := time.Since(t0)
-		s := p.stats[prim.Name()]
+		s := p.stats[name]
 		if s == nil {
-			s = &primStat{name: prim.Name()}
-			p.stats[prim.Name()] = s
+			s = &primStat{name: name}
+			p.stats[name] = s
 		}
 		s.calls++
 		s.dur += d
-		s.bytes += float64(a.NBytes())
-		for _, x := range in {
+		s.bytes += float64(st.Out.NBytes())
+		for _, x := range st.Inputs {
 			s.bytes += float64(x.NBytes())
 		}
-		s.flops += kernelFLOPs(prim.Name(), in, a)
-		done(i)
+		s.flops += kernelFLOPs(name, st.Inputs, st.Out)
 	}
 }
 
 // kernelFLOPs counts the floating-point operations a kernel performs, for
 // the primitives that dominate a training step; 0 for the others.
-func kernelFLOPs(name string, in []*mx.Array, out *mx.Array) float64 {
+func kernelFLOPs(name string, in []*backend.Node, out *backend.Node) float64 {
 	switch name {
 	case "Matmul":
-		return 2 * float64(out.Size()) * float64(in[0].Dim(-1))
+		return 2 * float64(out.Size()) * float64(in[0].Shape[in[0].Ndim()-1])
 	case "ScaledDotProductAttention", "ScaledDotProductAttentionGrad":
-		q, k, v := in[0], in[1], in[2]
-		heads := float64(q.Dim(0) * q.Dim(1))
-		ls := float64(q.Dim(2) * k.Dim(2))
-		f := heads * ls * 2 * float64(q.Dim(3)+v.Dim(3)) // scores and values
+		q, k, v := in[0].Shape, in[1].Shape, in[2].Shape
+		heads := float64(q[0] * q[1])
+		ls := float64(q[2] * k[2])
+		f := heads * ls * 2 * float64(q[3]+v[3]) // scores and values, all of them
 		if name == "ScaledDotProductAttentionGrad" {
-			f += heads * ls * 4 * float64(q.Dim(3)+v.Dim(3)) // dV, dP, dQ, dK
+			f += heads * ls * 4 * float64(q[3]+v[3]) // dV, dP, dQ, dK
 		}
 		return f
 	}
@@ -83,7 +83,7 @@ func kernelFLOPs(name string, in []*mx.Array, out *mx.Array) float64 {
 // FLOP rates, and the matrix-product shapes by time. modelFLOPs is the
 // step's count as mfu uses it, printed for comparison.
 func profileStep(w io.Writer, modelFLOPs float64, step func()) {
-	p := &profiler{inner: mx.CurrentBackend(), stats: map[string]*primStat{}}
+	p := &profiler{inner: mx.CurrentBackend().Backend, stats: map[string]*primStat{}}
 	var mu sync.Mutex
 	gemms := map[string]*gemmStat{}
 	blas.SetTrace(func(c blas.Call) {
