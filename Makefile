@@ -5,8 +5,8 @@
 #   make bench         mlxgo against the PyTorch peer at batch 4×128, 1×512, 1×2048, table with ratios
 SHELL := /bin/bash
 GO ?= go
-APT_PACKAGES := libopenblas0-pthread jupyter-nbconvert python3-nbclient jupyter-notebook python3-ipykernel jupyter-client chromium
-NPM_DIRS := widgets/node mlxgo/lm/tokenizer/oracle
+APT_PACKAGES := libopenblas0-pthread openmpi-bin jupyter-nbconvert python3-nbclient jupyter-notebook python3-ipykernel jupyter-client chromium
+NPM_DIRS := widgets/node mlxgo/lm/tokenizer/oracle mlxgo/lm/gguf/llamacpp mlxgo/lm/server/client
 
 .PHONY: setup deps-apt deps-npm deps-go test walkthrough bench bench-go fuzz
 
@@ -22,7 +22,7 @@ deps-apt:
 
 deps-npm:
 	@for d in $(NPM_DIRS); do \
-	  if [ -f $$d/package.json ] && [ ! -d $$d/node_modules ]; then (cd $$d && npm ci --no-audit --no-fund --loglevel=error) || exit 1; fi; \
+	  if [ -f $$d/package.json ] && [ ! -d $$d/node_modules ]; then (cd $$d && { npm ci --no-audit --no-fund --loglevel=silent || npm install --no-audit --no-fund --loglevel=error; }) || exit 1; fi; \
 	done
 
 deps-go:

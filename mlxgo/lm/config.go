@@ -12,29 +12,31 @@ import (
 
 // Config is the subset of a Hugging Face config.json that decides a model's math.
 type Config struct {
-	ModelType             string         `json:"model_type"`
-	HiddenSize            int            `json:"hidden_size"`
-	IntermediateSize      int            `json:"intermediate_size"`
-	NumHiddenLayers       int            `json:"num_hidden_layers"`
-	NumAttentionHeads     int            `json:"num_attention_heads"`
-	NumKeyValueHeads      int            `json:"num_key_value_heads"`
-	HeadDim               int            `json:"head_dim"`
-	VocabSize             int            `json:"vocab_size"`
-	RMSNormEps            float64        `json:"rms_norm_eps"`
-	RopeTheta             float64        `json:"rope_theta"`
-	RopeScaling           *RopeScaling   `json:"rope_scaling"`
-	RopeTraditional       bool           `json:"rope_traditional"`
-	TieWordEmbeddings     bool           `json:"tie_word_embeddings"`
-	AttentionBias         bool           `json:"attention_bias"`
-	MLPBias               bool           `json:"mlp_bias"`
-	HiddenAct             string         `json:"hidden_act"`
-	MaxPositionEmbeddings int            `json:"max_position_embeddings"`
-	Dtype                 string         `json:"dtype"`
-	BOSTokenID            any            `json:"bos_token_id"`
-	EOSTokenID            any            `json:"eos_token_id"`
-	Quantization          *Quantization  `json:"quantization"`
-	SlidingWindow         int            `json:"-"` // 0: full causal attention
-	Raw                   map[string]any `json:"-"`
+	ModelType             string        `json:"model_type"`
+	HiddenSize            int           `json:"hidden_size"`
+	IntermediateSize      int           `json:"intermediate_size"`
+	NumHiddenLayers       int           `json:"num_hidden_layers"`
+	NumAttentionHeads     int           `json:"num_attention_heads"`
+	NumKeyValueHeads      int           `json:"num_key_value_heads"`
+	HeadDim               int           `json:"head_dim"`
+	VocabSize             int           `json:"vocab_size"`
+	RMSNormEps            float64       `json:"rms_norm_eps"`
+	RopeTheta             float64       `json:"rope_theta"`
+	RopeScaling           *RopeScaling  `json:"rope_scaling"`
+	RopeTraditional       bool          `json:"rope_traditional"`
+	TieWordEmbeddings     bool          `json:"tie_word_embeddings"`
+	AttentionBias         bool          `json:"attention_bias"`
+	MLPBias               bool          `json:"mlp_bias"`
+	HiddenAct             string        `json:"hidden_act"`
+	MaxPositionEmbeddings int           `json:"max_position_embeddings"`
+	Dtype                 string        `json:"dtype"`
+	BOSTokenID            any           `json:"bos_token_id"`
+	EOSTokenID            any           `json:"eos_token_id"`
+	Quantization          *Quantization `json:"quantization"`
+	SlidingWindow         int           `json:"-"` // 0: full causal attention
+	// Arch holds what the architectures beyond Llama add (see archconfig.go).
+	Arch ArchConfig     `json:"-"`
+	Raw  map[string]any `json:"-"`
 }
 
 // Quantization is mlx-lm's "quantization" entry: every linear layer of the blocks is
@@ -53,6 +55,10 @@ type RopeScaling struct {
 	HighFreqFactor                float64 `json:"high_freq_factor"`
 	OriginalMaxPositionEmbeddings float64 `json:"original_max_position_embeddings"`
 	RopeTheta                     float64 `json:"rope_theta"`
+	// longrope (Phi-3): per-frequency divisors for short and long contexts.
+	ShortFactor     []float64 `json:"short_factor"`
+	LongFactor      []float64 `json:"long_factor"`
+	AttentionFactor float64   `json:"attention_factor"`
 }
 
 // Kind returns the scaling type ("default", "linear", "llama3").
@@ -70,7 +76,7 @@ func (r *RopeScaling) Kind() string {
 }
 
 // SupportedModelTypes lists the architectures Load accepts.
-var SupportedModelTypes = []string{"llama", "mistral", "qwen2"}
+var SupportedModelTypes = []string{"llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "phi3", "smollm3"}
 
 // keys we read, or know do not change the forward pass.
 var harmlessKeys = map[string]bool{
@@ -158,13 +164,13 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 	if c.NumAttentionHeads%c.NumKeyValueHeads != 0 {
 		return nil, fmt.Errorf("%s: num_attention_heads %d is not a multiple of num_key_value_heads %d", path, c.NumAttentionHeads, c.NumKeyValueHeads)
 	}
-	if c.HiddenAct != "" && c.HiddenAct != "silu" {
-		return nil, fmt.Errorf("%s: hidden_act %q is not supported (only silu)", path, c.HiddenAct)
+	if err := parseArch(&c, path); err != nil {
+		return nil, err
 	}
-	switch k := c.RopeScaling.Kind(); k {
-	case "default", "linear", "llama3":
+	switch k := c.RopeScaling.Kind(); {
+	case k == "default", k == "linear", k == "llama3", k == "longrope" && c.ModelType == "phi3":
 	default:
-		return nil, fmt.Errorf("%s: rope scaling type %q is not supported (supported: default, linear, llama3)", path, k)
+		return nil, fmt.Errorf("%s: rope scaling type %q is not supported (supported: default, linear, llama3; longrope for phi3)", path, k)
 	}
 	// Mistral limits attention to the last sliding_window positions; Qwen2 only when
 	// use_sliding_window is set (and then only above max_window_layers, which mlxgo refuses).
@@ -174,15 +180,14 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 			use = u
 		}
 		if use {
-			if c.ModelType == "qwen2" {
-				return nil, fmt.Errorf("%s: use_sliding_window with qwen2 (per-layer windows) is not supported", path)
+			if c.ModelType == "mistral" {
+				c.SlidingWindow = int(w)
 			}
-			c.SlidingWindow = int(w)
 		}
 	}
 	var unknown []string
 	for k, v := range c.Raw {
-		if harmlessKeys[k] {
+		if harmlessKeys[k] || archKeys[c.ModelType][k] {
 			continue
 		}
 		switch k {
@@ -193,6 +198,11 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 			}
 			continue
 		case "quantization_config":
+			// mlx-lm writes its "quantization" here too, for transformers' tools; only a
+			// quant_method (bitsandbytes, GPTQ, AWQ...) is a format mlxgo cannot read.
+			if q, ok := v.(map[string]any); ok && q["quant_method"] == nil && c.Quantization != nil {
+				continue
+			}
 			return nil, fmt.Errorf("%s: quantization_config (%v) is a transformers quantization format mlxgo cannot read; convert the model with mlx-lm or quantize a float model with lm.Quantize", path, v)
 		case "partial_rotary_factor":
 			if f, ok := v.(float64); ok && f == 1 {

@@ -69,7 +69,7 @@ func TestConfigTransformers4And5Agree(t *testing.T) {
 		ModelType: "llama", HiddenSize: 64, IntermediateSize: 176, NumHiddenLayers: 2,
 		NumAttentionHeads: 4, NumKeyValueHeads: 2, HeadDim: 16, VocabSize: 512, RMSNormEps: 1e-5,
 		RopeTheta: 10000, HiddenAct: "silu", MaxPositionEmbeddings: 512, Dtype: "float32",
-		BOSTokenID: 1.0, EOSTokenID: 2.0,
+		BOSTokenID: 1.0, EOSTokenID: 2.0, Arch: ArchConfig{Activation: "silu"},
 	}
 	if got := withoutRaw(c5); !reflect.DeepEqual(got, want) {
 		t.Fatalf("transformers 5 fixture parsed as\n%+v\nwant\n%+v", got, want)
@@ -123,7 +123,7 @@ func TestConfigAccepted(t *testing.T) {
 			m["rope_scaling"] = llama3
 		}, func(t *testing.T, c *Config) {
 			want := RopeScaling{RopeType: "llama3", Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositionEmbeddings: 8192}
-			if c.RopeScaling == nil || *c.RopeScaling != want || c.RopeScaling.Kind() != "llama3" || c.RopeTheta != 500000 {
+			if c.RopeScaling == nil || !reflect.DeepEqual(*c.RopeScaling, want) || c.RopeScaling.Kind() != "llama3" || c.RopeTheta != 500000 {
 				t.Fatalf("rope %+v theta %v", c.RopeScaling, c.RopeTheta)
 			}
 		}},
@@ -202,8 +202,8 @@ func TestConfigRefused(t *testing.T) {
 		edit func(m map[string]any)
 		want []string // substrings of the error
 	}{
-		{"unknown model_type", func(m map[string]any) { m["model_type"] = "gemma2" },
-			[]string{"cfg/config.json", `model_type "gemma2"`, "llama, mistral, qwen2"}},
+		{"unknown model_type", func(m map[string]any) { m["model_type"] = "falcon" },
+			[]string{"cfg/config.json", `model_type "falcon"`, "llama, mistral, qwen2, qwen3, gemma2"}},
 		{"missing model_type", func(m map[string]any) { delete(m, "model_type") },
 			[]string{`model_type ""`, "supported: llama, mistral, qwen2"}},
 		{"hidden_act gelu", func(m map[string]any) { m["hidden_act"] = "gelu" },

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/mlxgo/mlxgo/mlxgo/lm/hub"
 	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
 )
@@ -15,7 +16,15 @@ import (
 // Load reads a Hugging Face model folder: config.json and model.safetensors or a sharded
 // model.safetensors.index.json. Weights stay memory-mapped in their stored dtype
 // (float32, float16 or bfloat16), so a loaded model takes about its file size.
-func Load(dir string) (*Model, error) {
+//
+// pathOrID is a folder or, when no such folder exists, a Hub repository id
+// "org/name[@revision]": its files are fetched into the Hugging Face cache (or found
+// there; HF_HUB_OFFLINE=1 uses the cache only) by package hub, and m.Dir is the snapshot.
+func Load(pathOrID string) (*Model, error) {
+	dir, err := hub.Resolve(pathOrID)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := LoadConfig(dir)
 	if err != nil {
 		return nil, err

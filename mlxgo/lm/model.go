@@ -1,5 +1,6 @@
-// Package lm is mlxgo's equivalent of mlx-lm: Llama, Mistral and Qwen2 models loaded from
-// Hugging Face folders, with a KV cache for generation.
+// Package lm is mlxgo's equivalent of mlx-lm: Llama, Mistral, Qwen2, Qwen3, Gemma 2,
+// Gemma 3, Phi-3 and SmolLM3 models loaded from Hugging Face folders or the Hub, with a KV
+// cache for generation. What the newer architectures add is in arch*.go.
 package lm
 
 import (
@@ -17,7 +18,14 @@ type Attention struct {
 	KProj nn.Layer `mx:"k_proj"`
 	VProj nn.Layer `mx:"v_proj"`
 	OProj nn.Layer `mx:"o_proj"`
-	RoPE  *nn.RoPE `mx:"-"`
+	// RoPE rotates queries and keys; nil: no positional rotation (SmolLM3's NoPE layers).
+	RoPE Rotary `mx:"-"`
+	// Phi-3 stores q, k and v as one projection; Qwen3 and Gemma 3 normalise q and k.
+	QKVProj nn.Layer `mx:"qkv_proj"`
+	QNorm   Norm     `mx:"q_norm"`
+	KNorm   Norm     `mx:"k_norm"`
+	// Scale multiplies q·k (0: 1/sqrt(HeadDim)); Softcap caps scores (Gemma 2; 0: off).
+	Scale, Softcap float64 `mx:"-"`
 
 	Heads, KVHeads, HeadDim int `mx:"-"`
 	// Window limits attention to the last Window positions (Mistral); 0: no limit.
@@ -27,14 +35,14 @@ type Attention struct {
 // Forward attends over x (B, L, hidden), extending cache when it is not nil.
 func (a *Attention) Forward(x *mx.Array, cache *LayerCache) *mx.Array {
 	B, L := x.Dim(0), x.Dim(1)
-	q := mx.Transpose(mx.Reshape(a.QProj.Forward(x), B, L, a.Heads, a.HeadDim), 0, 2, 1, 3)
-	k := mx.Transpose(mx.Reshape(a.KProj.Forward(x), B, L, a.KVHeads, a.HeadDim), 0, 2, 1, 3)
-	v := mx.Transpose(mx.Reshape(a.VProj.Forward(x), B, L, a.KVHeads, a.HeadDim), 0, 2, 1, 3)
+	q, k, v := a.project(x)
 	offset := 0
 	if cache != nil {
 		offset = cache.Offset()
 	}
-	q, k = a.RoPE.Apply(q, offset), a.RoPE.Apply(k, offset)
+	if a.RoPE != nil {
+		q, k = a.RoPE.Apply(q, offset), a.RoPE.Apply(k, offset)
+	}
 	if cache != nil {
 		k, v = cache.Update(k, v)
 	}
@@ -46,47 +54,60 @@ func (a *Attention) Forward(x *mx.Array, cache *LayerCache) *mx.Array {
 	case L > 1:
 		mask = "causal"
 	}
-	o := mx.ScaledDotProductAttention(q, k, v, 1/math.Sqrt(float64(a.HeadDim)), mask)
+	o := a.attend(q, k, v, mask)
 	return a.OProj.Forward(mx.Reshape(mx.Transpose(o, 0, 2, 1, 3), B, L, a.Heads*a.HeadDim))
 }
 
 // windowMask lets query i (the last L of S positions) attend to keys j with
 // i+S-L-window < j <= i+S-L.
 func windowMask(L, S, window int) *mx.Array {
-	m := make([]bool, L*S)
+	// Built as bytes and cast: mx.FromSlice of a []bool writes only the true entries
+	// into a pooled buffer, so false ones could read stale bytes.
+	m := make([]uint8, L*S)
 	for i := 0; i < L; i++ {
 		pos := i + S - L
 		for j := max(0, pos-window+1); j <= pos; j++ {
-			m[i*S+j] = true
+			m[i*S+j] = 1
 		}
 	}
-	return mx.FromSlice(m, L, S)
+	return mx.AsType(mx.FromSlice(m, L, S), mx.Bool)
 }
 
-// MLP is the SwiGLU feed-forward block: down(silu(gate(x)) * up(x)).
+// MLP is the gated feed-forward block: down(act(gate(x)) * up(x)), act silu unless Act
+// is set.
 type MLP struct {
 	nn.Base
 	GateProj nn.Layer `mx:"gate_proj"`
 	UpProj   nn.Layer `mx:"up_proj"`
 	DownProj nn.Layer `mx:"down_proj"`
+	// GateUpProj holds gate and up as one projection (Phi-3); Act replaces silu (Gemma's
+	// tanh GELU).
+	GateUpProj nn.Layer                  `mx:"gate_up_proj"`
+	Act        func(*mx.Array) *mx.Array `mx:"-"`
 }
 
 // Forward applies the block.
 func (m *MLP) Forward(x *mx.Array) *mx.Array {
-	return m.DownProj.Forward(mx.Multiply(mx.Silu(m.GateProj.Forward(x)), m.UpProj.Forward(x)))
+	return m.DownProj.Forward(m.gated(x))
 }
 
 // Block is one transformer decoder layer.
 type Block struct {
 	nn.Base
-	SelfAttn               *Attention  `mx:"self_attn"`
-	MLP                    *MLP        `mx:"mlp"`
-	InputLayernorm         *nn.RMSNorm `mx:"input_layernorm"`
-	PostAttentionLayernorm *nn.RMSNorm `mx:"post_attention_layernorm"`
+	SelfAttn               *Attention `mx:"self_attn"`
+	MLP                    *MLP       `mx:"mlp"`
+	InputLayernorm         Norm       `mx:"input_layernorm"`
+	PostAttentionLayernorm Norm       `mx:"post_attention_layernorm"`
+	// Gemma's feed-forward norms; with them the block is Gemma's (see sandwich).
+	PreFeedforwardLayernorm  Norm `mx:"pre_feedforward_layernorm"`
+	PostFeedforwardLayernorm Norm `mx:"post_feedforward_layernorm"`
 }
 
 // Forward applies the layer with pre-normalisation and residuals.
 func (b *Block) Forward(x *mx.Array, cache *LayerCache) *mx.Array {
+	if b.PreFeedforwardLayernorm != nil {
+		return b.sandwich(x, cache)
+	}
 	h := mx.Add(x, b.SelfAttn.Forward(b.InputLayernorm.Forward(x), cache))
 	return mx.Add(h, b.MLP.Forward(b.PostAttentionLayernorm.Forward(h)))
 }
@@ -103,10 +124,10 @@ type Decoder struct {
 	nn.Base
 	EmbedTokens EmbeddingLayer `mx:"embed_tokens"`
 	Layers      []*Block       `mx:"layers"`
-	Norm        *nn.RMSNorm    `mx:"norm"`
+	Norm        Norm           `mx:"norm"`
 }
 
-// Model is a causal language model: Llama, Mistral or Qwen2.
+// Model is a causal language model of one of SupportedModelTypes.
 type Model struct {
 	nn.Base
 	Model  *Decoder   `mx:"model"`
@@ -150,6 +171,7 @@ func New(cfg *Config) *Model {
 	if !cfg.TieWordEmbeddings {
 		m.LMHead = nn.NewLinear(h, cfg.VocabSize, false)
 	}
+	specialise(m)
 	return m
 }
 
@@ -191,14 +213,14 @@ func llama3Freqs(cfg *Config) []float32 {
 func (m *Model) Forward(ids *mx.Array, cache *Cache) *mx.Array {
 	h := m.Hidden(ids, cache)
 	if m.LMHead != nil {
-		return m.LMHead.Forward(h)
+		return m.capLogits(m.LMHead.Forward(h))
 	}
-	return m.Model.EmbedTokens.AsLinear(h)
+	return m.capLogits(m.Model.EmbedTokens.AsLinear(h))
 }
 
 // Hidden returns the final normalised hidden states (B, L, hidden).
 func (m *Model) Hidden(ids *mx.Array, cache *Cache) *mx.Array {
-	h := m.Model.EmbedTokens.Forward(ids)
+	h := m.scaleEmbeddings(m.Model.EmbedTokens.Forward(ids))
 	for i, l := range m.Model.Layers {
 		var lc *LayerCache
 		if cache != nil {

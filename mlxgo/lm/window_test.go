@@ -2,11 +2,11 @@ package lm_test
 
 import (
 	"fmt"
-	"strings"
+	"slices"
 	"testing"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
 )
 
@@ -38,9 +38,17 @@ func TestSlidingWindow(t *testing.T) {
 	if d := mx.Max(mx.Abs(mx.Subtract(full, narrow)), nil, false).Item(); d < 1e-4 {
 		t.Fatal("a 3-position window did not change later positions")
 	}
-	if _, err := lm.ParseConfig([]byte(`{"model_type":"qwen2","vocab_size":64,"hidden_size":32,"num_hidden_layers":1,"num_attention_heads":2,
-		"intermediate_size":64,"sliding_window":4,"use_sliding_window":true}`), "q.json"); err == nil || !strings.Contains(err.Error(), "use_sliding_window") {
-		t.Fatalf("qwen2 per-layer windows accepted: %v", err)
+	// Qwen2's per-layer windows: layers from max_window_layers on (transformers 4), or
+	// layer_types (transformers 5).
+	for _, extra := range []string{`"max_window_layers":1`, `"layer_types":["full_attention","sliding_attention"]`} {
+		c, err := lm.ParseConfig([]byte(`{"model_type":"qwen2","vocab_size":64,"hidden_size":32,"num_hidden_layers":2,"num_attention_heads":2,
+		"intermediate_size":64,"sliding_window":4,"use_sliding_window":true,`+extra+`}`), "q.json")
+		if err != nil || !slices.Equal(c.Arch.LayerWindows, []int{0, 4}) {
+			t.Fatalf("qwen2 %s: windows %v, %v", extra, c, err)
+		}
+		if w := lm.New(c).Model.Layers[1].SelfAttn.Window; w != 4 {
+			t.Fatalf("layer 1 window %d", w)
+		}
 	}
 }
 

@@ -33,7 +33,7 @@ func runBench(args []string) error {
 	preset := fs.String("preset", "smollm135", "model shape: smollm135 or tiny")
 	batch := fs.Int("batch", 4, "batch size")
 	seq := fs.Int("seq", 128, "sequence length")
-	steps := fs.Int("steps", 6, "timed steps (after 2 warm-up steps)")
+	steps := fs.Int("steps", 6, "timed steps (after the --warmup steps)")
 	rank := fs.Int("rank", 8, "LoRA rank")
 	ckpt := fs.Bool("grad-checkpoint", false, "gradient checkpointing")
 	warmup := fs.Int("warmup", 2, "untimed steps before the timed ones")

@@ -49,7 +49,7 @@ func TestUserErrorsNameTheCulprit(t *testing.T) {
 	}{
 		{[]string{"lora", "--model", fixtureModel, "--train", "--data", data, "--adapter-path", filepath.Join(dir, "a")}, "train.jsonl:2: malformed JSON"},
 		{[]string{"lora", "--model", fixtureModel, "-c", cfg}, `unknown key "learning_rat"`},
-		{[]string{"lora", "--model", filepath.Join(dir, "nope")}, "nope/config.json"},
+		{[]string{"lora", "--model", filepath.Join(dir, "nope")}, "nope: no such folder"},
 		{[]string{"generate", "--model", fixtureModel, "--adapter-path", dir, "--prompt", "x"}, "neither adapters.safetensors"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 	}

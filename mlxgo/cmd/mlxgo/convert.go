@@ -18,6 +18,7 @@ func runConvert(args []string) error {
 	fs.BoolVar(q, "quantize", false, "same as -q")
 	group := fs.Int("q-group-size", 64, "inputs per quantization group")
 	bits := fs.Int("q-bits", 4, "bits per weight: 2, 4 or 8")
+	dtype := dtypeFlag(fs, "dtype of the saved float weights")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -26,6 +27,9 @@ func runConvert(args []string) error {
 	}
 	m, err := lm.Load(*model)
 	if err != nil {
+		return err
+	}
+	if err := applyDtype(m, *dtype); err != nil {
 		return err
 	}
 	if *q {

@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
 // The project's shipped walkthrough model and dataset.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/signal"
@@ -13,19 +14,21 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
+	"github.com/mlxgo/mlxgo/mlxgo/distributed"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/data"
+	"github.com/mlxgo/mlxgo/mlxgo/lm/hub"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/tokenizer"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/trainer"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
 )
 
 func runLora(args []string) error {
 	fs := flag.NewFlagSet("lora", flag.ContinueOnError)
 	o := trainer.Defaults()
-	model := fs.String("model", "", "model folder (Hugging Face layout)")
+	model := fs.String("model", "", "model folder (Hugging Face layout) or Hub id org/name[@revision]")
 	train := fs.Bool("train", false, "train")
 	dataDir := fs.String("data", "data", "folder with train.jsonl, valid.jsonl, test.jsonl")
 	ftype := fs.String("fine-tune-type", "lora", "lora or dora")
@@ -37,6 +40,7 @@ func runLora(args []string) error {
 	fs.IntVar(&o.StepsPerReport, "steps-per-report", o.StepsPerReport, "steps between loss reports")
 	fs.IntVar(&o.StepsPerEval, "steps-per-eval", o.StepsPerEval, "steps between validations")
 	resumeFile := fs.String("resume-adapter-file", "", "start from these adapter weights")
+	dtype := dtypeFlag(fs, "compute dtype of the base weights (adapters stay float32)")
 	fs.StringVar(&o.AdapterPath, "adapter-path", o.AdapterPath, "where adapters and checkpoints go")
 	fs.IntVar(&o.SaveEvery, "save-every", o.SaveEvery, "steps between checkpoints")
 	test := fs.Bool("test", false, "evaluate on test.jsonl after training")
@@ -54,8 +58,18 @@ func runLora(args []string) error {
 	dropout := fs.Float64("dropout", 0, "LoRA dropout")
 	chat := fs.Bool("chat-template", false, "render prompt/completion records through the chat template")
 	cfgPath := fs.String("c", "", "YAML config (mlx_lm.lora keys); flags given explicitly win")
+	jsonEvents := fs.Bool("json-events", false, "print training events as JSON lines (trainer.Event) instead of report lines")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	// Under mpirun (or mlxgo launch) every rank runs this command; only rank 0 speaks.
+	g, err := distributed.Init()
+	if err != nil {
+		return err
+	}
+	stdout, stderr := io.Writer(os.Stdout), io.Writer(os.Stderr)
+	if g.Rank() != 0 {
+		stdout, stderr = io.Discard, io.Discard
 	}
 	if o.Resume {
 		// --resume continues with the options of the run that wrote the checkpoints:
@@ -92,11 +106,18 @@ func runLora(args []string) error {
 	if *model == "" {
 		return fmt.Errorf("--model is required")
 	}
-	m, err := lm.Load(*model)
+	dir, err := hub.Resolve(*model)
 	if err != nil {
 		return err
 	}
-	tok, err := tokenizer.Load(*model)
+	m, err := lm.Load(dir)
+	if err != nil {
+		return err
+	}
+	if err := applyDtype(m, *dtype); err != nil {
+		return err
+	}
+	tok, err := tokenizer.Load(dir)
 	if err != nil {
 		return err
 	}
@@ -117,14 +138,14 @@ func runLora(args []string) error {
 	}
 	total := float64(countAll(m))
 	trainable := float64(lora.TrainableCount(m))
-	fmt.Printf("Trainable parameters: %.3f%% (%.3fM/%.3fM)\n", 100*trainable/total, trainable/1e6, total/1e6)
+	fmt.Fprintf(stdout, "Trainable parameters: %.3f%% (%.3fM/%.3fM)\n", 100*trainable/total, trainable/1e6, total/1e6)
 	dopts := data.Options{MaxSeqLength: *maxSeq, MaskPrompt: *maskPrompt, UseChatTemplate: *chat}
 	pad := 0
 	if e := tok.EOSIDs(); len(e) > 0 {
 		pad = e[0]
 	}
 	if *train {
-		fmt.Println("Loading datasets")
+		fmt.Fprintln(stdout, "Loading datasets")
 		tr, err := data.LoadSplit(*dataDir, "train", tok, dopts)
 		if err != nil {
 			return err
@@ -134,14 +155,26 @@ func runLora(args []string) error {
 			return err
 		}
 		b, u := data.PaddingStats(tr, o.BatchSize, o.Seed)
-		fmt.Fprintf(os.Stderr, "Length bucketing: %d padded positions per epoch instead of %d unsorted.\n", b, u)
-		fmt.Println("Training")
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		fmt.Fprintf(stderr, "Length bucketing: %d padded positions per epoch instead of %d unsorted.\n", b, u)
+		if g.Size() > 1 {
+			fmt.Fprintf(stdout, "Training on %d ranks (%s), %d examples of each global batch of %d per rank\n", g.Size(), g.Backend(), o.BatchSize/g.Size(), o.BatchSize)
+		}
+		fmt.Fprintln(stdout, "Training")
+		// SIGUSR1 too: mpirun forwards it to every rank (SIGINT and SIGTERM it turns into a
+		// kill within a second), so `kill -USR1 <mpirun>` stops a job with a checkpoint.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGUSR1)
 		defer stop()
 		ac := lora.FromConfig(cfg)
 		ac.Extra = map[string]any{"cli_args": withoutResume(args)}
 		t := trainer.New(m, o, ac, pad)
-		err = t.Train(ctx, tr, va, func(e trainer.Event) { fmt.Println(e.Message) })
+		err = t.Train(ctx, tr, va, func(e trainer.Event) {
+			if *jsonEvents {
+				b, _ := json.Marshal(e)
+				fmt.Fprintf(stdout, "%s\n", b)
+				return
+			}
+			fmt.Fprintln(stdout, e.Message)
+		})
 		if err != nil {
 			return err
 		}
@@ -152,7 +185,7 @@ func runLora(args []string) error {
 			return err
 		}
 		l := trainer.Evaluate(m, ts, o.BatchSize, *testBatches, pad)
-		fmt.Printf("Test loss %.3f, Test ppl %.3f.\n", l, math.Exp(l))
+		fmt.Fprintf(stdout, "Test loss %.3f, Test ppl %.3f.\n", l, math.Exp(l))
 	}
 	return nil
 }

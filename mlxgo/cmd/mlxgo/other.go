@@ -8,47 +8,112 @@ import (
 
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/generate"
+	"github.com/mlxgo/mlxgo/mlxgo/lm/gguf"
+	"github.com/mlxgo/mlxgo/mlxgo/lm/hub"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/tokenizer"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
 func runFuse(args []string) error {
 	fs := flag.NewFlagSet("fuse", flag.ContinueOnError)
-	model := fs.String("model", "", "base model folder")
-	adapters := fs.String("adapter-path", "adapters", "adapter folder (mlx-lm or PEFT)")
+	model := fs.String("model", "", "base model folder or Hub id org/name[@revision]")
+	adapters := fs.String("adapter-path", "adapters", "adapter folder (mlx-lm or PEFT) or Hub id")
 	save := fs.String("save-path", "fused_model", "where the fused model goes")
 	peft := fs.String("export-peft", "", "also export the adapter in PEFT format to this folder")
+	dtype := dtypeFlag(fs, "dtype of the saved weights")
+	exportGGUF := fs.Bool("export-gguf", false, "also export the fused model as GGUF for llama.cpp and Ollama")
+	ggufPath := fs.String("gguf-path", gguf.DefaultFile, "GGUF file name, relative to --save-path unless absolute")
+	ggufType := fs.String("gguf-type", "f16", "GGUF weight type: f32, f16, bf16 or q8_0")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	typ, err := gguf.ParseType(*ggufType)
+	if err != nil {
+		return fmt.Errorf("--gguf-type: %w", err)
 	}
 	m, err := lm.Load(*model)
 	if err != nil {
 		return err
 	}
 	m.Freeze()
-	if err := lora.LoadAdapters(m, *adapters); err != nil {
+	adapterDir, err := hub.Resolve(*adapters)
+	if err != nil {
 		return err
 	}
+	if err := lora.LoadAdapters(m, adapterDir); err != nil {
+		return err
+	}
+	// Nothing is written until the fused model is verified: the PEFT export is prepared
+	// in memory first (fusing removes the adapter layers it reads).
+	var export *lora.PEFTExport
 	if *peft != "" {
-		if err := lora.ExportPEFT(m, *peft, *model); err != nil {
+		if export, err = lora.NewPEFTExport(m, *model); err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "Exported PEFT adapter to %s\n", *peft)
+	}
+	if *dtype != "" {
+		// The base weights take the new dtype before fusing (the adapter factors stay
+		// float32), so the verification checks the model as it will be written.
+		dt, err := lm.ParseDtype(*dtype)
+		if err != nil {
+			return err
+		}
+		adapter := lora.AdapterWeights(m)
+		if err := lm.CastParameters(m, func(path string, cur mx.Dtype) mx.Dtype {
+			if _, ok := adapter[path]; ok {
+				return cur
+			}
+			return dt
+		}); err != nil {
+			return err
+		}
 	}
 	if err := lora.FuseVerified(m, 1e-3); err != nil {
 		return err
+	}
+	if *dtype != "" {
+		dt, _ := lm.ParseDtype(*dtype)
+		if err := lm.SetDtype(m, dt); err != nil { // records it in config.json
+			return err
+		}
 	}
 	if err := lm.Save(m, *save); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "Saved fused model to %s\n", *save)
+	if export != nil {
+		if err := export.Write(*peft); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "Exported PEFT adapter to %s\n", *peft)
+	}
+	if !*exportGGUF {
+		return nil
+	}
+	modelDir, err := hub.Resolve(*model)
+	if err != nil {
+		return err
+	}
+	path := *ggufPath
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(*save, path)
+	}
+	if err := gguf.Export(m, path, gguf.Options{Type: typ, TokenizerDir: modelDir}); err != nil {
+		return err
+	}
+	mf, err := gguf.WriteModelfile(path, modelDir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "Exported GGUF (%s) to %s\nOllama Modelfile: %s\n", typ, path, mf)
 	return nil
 }
 
 func runGenerate(args []string) error {
 	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
-	model := fs.String("model", "", "model folder")
-	adapters := fs.String("adapter-path", "", "optional adapter folder")
+	model := fs.String("model", "", "model folder or Hub id org/name[@revision]")
+	adapters := fs.String("adapter-path", "", "optional adapter folder or Hub id")
 	prompt := fs.String("prompt", "", "prompt text")
 	maxTokens := fs.Int("max-tokens", 100, "tokens to generate")
 	temp := fs.Float64("temp", 0, "sampling temperature (0: greedy)")
@@ -59,20 +124,32 @@ func runGenerate(args []string) error {
 	seed := fs.Uint64("seed", 0, "random seed")
 	ignoreEOS := fs.Bool("ignore-eos", false, "do not stop at end-of-sequence tokens")
 	noChat := fs.Bool("no-chat-template", false, "use the prompt as is")
+	dtype := dtypeFlag(fs, "compute dtype of the weights")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	m, err := lm.Load(*model)
+	dir, err := hub.Resolve(*model)
 	if err != nil {
+		return err
+	}
+	m, err := lm.Load(dir)
+	if err != nil {
+		return err
+	}
+	if err := applyDtype(m, *dtype); err != nil {
 		return err
 	}
 	if *adapters != "" {
 		m.Freeze()
-		if err := lora.LoadAdapters(m, *adapters); err != nil {
+		adapterDir, err := hub.Resolve(*adapters)
+		if err != nil {
+			return err
+		}
+		if err := lora.LoadAdapters(m, adapterDir); err != nil {
 			return err
 		}
 	}
-	tok, err := tokenizer.Load(*model)
+	tok, err := tokenizer.Load(dir)
 	if err != nil {
 		return err
 	}

@@ -9,8 +9,8 @@ import (
 	"sort"
 	"strings"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
 )
 
@@ -218,26 +218,4 @@ func Fuse(model *lm.Model) error {
 		model.Model.EmbedTokens = e.Fused()
 	}
 	return nn.UpdateModules(model, replace)
-}
-
-// FuseVerified fuses the adapters and checks, on a fixed probe sequence, that the fused
-// model's logits are within tol of the adapter model's before returning; on a mismatch
-// it returns an error and the caller should not write the model.
-func FuseVerified(model *lm.Model, tol float64) error {
-	n := min(16, model.Config.VocabSize)
-	ids := make([]int32, n)
-	for i := range ids {
-		ids[i] = int32((i*7 + 1) % model.Config.VocabSize)
-	}
-	probe := mx.FromSlice(ids, 1, n)
-	before := model.Forward(probe, nil)
-	mx.Eval(before)
-	if err := Fuse(model); err != nil {
-		return err
-	}
-	d := mx.Max(mx.Abs(mx.Subtract(model.Forward(probe, nil), before)), nil, false).Item()
-	if d > tol {
-		return fmt.Errorf("lora: fused logits differ from adapter logits by %g (tolerance %g); not saving", d, tol)
-	}
-	return nil
 }

@@ -18,11 +18,12 @@ import (
 	"strings"
 	"time"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
+	"github.com/mlxgo/mlxgo/mlxgo/distributed"
 	"github.com/mlxgo/mlxgo/mlxgo/internal/atomicfile"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/data"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
 	"github.com/mlxgo/mlxgo/mlxgo/optim"
 	"github.com/mlxgo/mlxgo/mlxgo/tree"
@@ -57,7 +58,7 @@ func Defaults() Options {
 
 // Event is one thing that happened during training.
 type Event struct {
-	Kind         string  // "train", "val", "save", "stop"
+	Kind         string  // "train", "val", "save", "stop"; "log" for other output of Launch
 	Step         int     // 1-based iteration
 	Loss         float64 // train or validation loss
 	LearningRate float64
@@ -88,8 +89,13 @@ func Loss(m *lm.Model, b data.Batch) *mx.Array {
 }
 
 // Evaluate returns the mean loss over up to maxBatches batches (all when <= 0),
-// weighting by target tokens.
+// weighting by target tokens. In a job of several processes every rank must call it: each
+// evaluates its slice of every batch and all get the loss over the whole batches.
 func Evaluate(m *lm.Model, ds *data.Dataset, batchSize, maxBatches int, padID int) float64 {
+	g, err := distributed.Init()
+	if err != nil {
+		panic(err)
+	}
 	nn.SetTraining(m, false)
 	defer nn.SetTraining(m, true)
 	var sum, count float64
@@ -98,10 +104,17 @@ func Evaluate(m *lm.Model, ds *data.Dataset, batchSize, maxBatches int, padID in
 		if maxBatches > 0 && i >= maxBatches {
 			break
 		}
+		if idx = shard(idx, g.Rank(), g.Size()); len(idx) == 0 {
+			continue
+		}
 		b := data.Make(ds, idx, padID)
 		l := Loss(m, b)
 		sum += l.Item() * float64(b.Tokens)
 		count += float64(b.Tokens)
+	}
+	if g.Size() > 1 {
+		s := distributed.AllSum(mx.FromSlice([]float32{float32(sum), float32(count)})).Float64s()
+		sum, count = s[0], s[1]
 	}
 	if count == 0 {
 		return math.NaN()
@@ -117,6 +130,7 @@ type Trainer struct {
 	AdapterCfg lora.AdapterConfig
 	PadID      int
 	st         state
+	rank, size int // this process in the job (distributed.Init); 0 of 1 when alone
 }
 
 // New prepares a run on a model whose LoRA layers are already applied.
@@ -142,13 +156,27 @@ func New(model *lm.Model, opts Options, adapterCfg lora.AdapterConfig, padID int
 
 // Train runs until Options.Iters, early stopping, a non-finite loss or ctx cancellation
 // (which saves a checkpoint first). emit receives every event; it may be nil.
+//
+// In a job of several processes (mpirun, `mlxgo launch`; see package distributed) every
+// rank calls Train with the same options and data: Options.BatchSize is the global batch,
+// each rank trains on its slice of it and the gradients are summed over the ranks, so the
+// run follows the single-process loss curve. Only rank 0 receives events and writes
+// adapters and checkpoints; a checkpoint resumes on any number of ranks.
 func (t *Trainer) Train(ctx context.Context, train, valid *data.Dataset, emit func(Event)) error {
 	o := t.Options
-	if emit == nil {
+	g, err := distributed.Init()
+	if err != nil {
+		return err
+	}
+	t.rank, t.size = g.Rank(), g.Size()
+	if emit == nil || t.rank != 0 {
 		emit = func(Event) {}
 	}
 	if train.Len() < o.BatchSize {
 		return fmt.Errorf("trainer: %s has %d examples, fewer than the batch size %d", train.Path, train.Len(), o.BatchSize)
+	}
+	if err := checkShards(o.BatchSize, t.size); err != nil {
+		return err
 	}
 	if o.Resume {
 		if err := t.resume(); err != nil {
@@ -160,6 +188,10 @@ func (t *Trainer) Train(ctx context.Context, train, valid *data.Dataset, emit fu
 	}
 	mx.SetGlobalKey(t.st.Key)
 	step := nn.ValueAndGrad(t.Model, Loss)
+	var globalTokens int // the current global batch's target count, for shardLoss
+	if t.size > 1 {
+		step = nn.ValueAndGrad(t.Model, shardLoss(&globalTokens))
+	}
 	order := data.Order(train, o.BatchSize, o.Seed, t.st.Epoch)
 	var lossSum float64
 	var lossN, tokSinceReport int
@@ -167,27 +199,47 @@ func (t *Trainer) Train(ctx context.Context, train, valid *data.Dataset, emit fu
 	if t.st.Step == 0 && valid != nil && o.StepsPerEval > 0 {
 		t.validate(valid, 1, emit)
 	}
-	for t.st.Step < o.Iters {
+	interrupted := func() error {
+		if err := t.checkpoint(); err != nil {
+			return err
+		}
+		if t.size > 1 {
+			// The others wait for rank 0's checkpoint: mpirun ends the whole job as soon as
+			// one rank exits with an error.
+			distributed.Barrier()
+		}
+		emit(Event{Kind: "stop", Step: t.st.Step, Message: fmt.Sprintf("Interrupted at iteration %d; checkpoint saved to %s.", t.st.Step, o.AdapterPath)})
 		if err := ctx.Err(); err != nil {
-			if err := t.checkpoint(); err != nil {
-				return err
-			}
-			emit(Event{Kind: "stop", Step: t.st.Step, Message: fmt.Sprintf("Interrupted at iteration %d; checkpoint saved to %s.", t.st.Step, o.AdapterPath)})
-			return ctx.Err()
+			return err
+		}
+		return fmt.Errorf("trainer: another rank was interrupted at iteration %d", t.st.Step)
+	}
+	for t.st.Step < o.Iters {
+		if t.size == 1 && ctx.Err() != nil {
+			return interrupted()
 		}
 		var loss *mx.Array
 		var grads map[string]any
 		tokens := 0
+		cursor, epoch := t.st.Cursor, t.st.Epoch
 		for a := 0; a < o.GradAccum; a++ {
 			if t.st.Cursor >= len(order) {
 				t.st.Epoch++
 				t.st.Cursor = 0
 				order = data.Order(train, o.BatchSize, o.Seed, t.st.Epoch)
 			}
-			b := data.Make(train, order[t.st.Cursor], t.PadID)
+			idx := order[t.st.Cursor]
 			t.st.Cursor++
+			var b data.Batch
+			if t.size > 1 {
+				globalTokens = targetTokens(train, idx)
+				tokens += globalTokens
+				b = makeShard(train, idx, t.rank, t.size, t.PadID)
+			} else {
+				b = data.Make(train, idx, t.PadID)
+				tokens += b.Tokens
+			}
 			l, g := step(t.Model, b)
-			tokens += b.Tokens
 			if loss == nil {
 				loss, grads = l, g
 			} else {
@@ -198,6 +250,14 @@ func (t *Trainer) Train(ctx context.Context, train, valid *data.Dataset, emit fu
 		if o.GradAccum > 1 {
 			loss = mx.Divide(loss, float64(o.GradAccum))
 			grads = tree.Map(grads, func(g *mx.Array) *mx.Array { return mx.Divide(g, float64(o.GradAccum)) }).(map[string]any)
+		}
+		if t.size > 1 {
+			var stop bool
+			if loss, grads, stop = allSumStep(loss, grads, ctx.Err() != nil); stop {
+				// This step's batches are not applied: the checkpoint starts with them.
+				t.st.Cursor, t.st.Epoch = cursor, epoch
+				return interrupted()
+			}
 		}
 		if o.GradClip > 0 {
 			grads, _ = optim.ClipGradNorm(grads, o.GradClip)
@@ -294,14 +354,20 @@ func (t *Trainer) adapterConfig() lora.AdapterConfig {
 }
 
 func (t *Trainer) saveAdapters(name string) error {
+	if t.rank != 0 {
+		return nil
+	}
 	dir := t.Options.AdapterPath
 	return lora.SaveAdapterFile(filepath.Join(dir, name), dir, t.Model, t.adapterConfig())
 }
 
-// checkpoint writes adapters.safetensors and a numbered checkpoint (adapters, optimizer
+// checkpoint (on rank 0) writes adapters.safetensors and a numbered checkpoint (adapters, optimizer
 // state arrays, and the JSON state), each file atomically; the JSON is written last so a
 // checkpoint is only visible once complete.
 func (t *Trainer) checkpoint() error {
+	if t.rank != 0 {
+		return nil
+	}
 	dir := t.Options.AdapterPath
 	prefix := fmt.Sprintf("%07d_", t.st.Step)
 	if err := t.saveAdapters("adapters.safetensors"); err != nil {

@@ -9,17 +9,18 @@ import (
 	"strings"
 	"testing"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/data"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/tokenizer"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/trainer"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
 const modelDir = "../testdata/hf-tiny-llama/model"
 
-func setup(t *testing.T) (*lm.Model, *data.Dataset, *data.Dataset, lora.AdapterConfig) {
+// writeData writes the counting dataset (train.jsonl, valid.jsonl) into a new folder.
+func writeData(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	var train, valid strings.Builder
@@ -31,6 +32,12 @@ func setup(t *testing.T) (*lm.Model, *data.Dataset, *data.Dataset, lora.AdapterC
 	}
 	os.WriteFile(filepath.Join(dir, "train.jsonl"), []byte(train.String()), 0o644)
 	os.WriteFile(filepath.Join(dir, "valid.jsonl"), []byte(valid.String()), 0o644)
+	return dir
+}
+
+func setup(t *testing.T) (*lm.Model, *data.Dataset, *data.Dataset, lora.AdapterConfig) {
+	t.Helper()
+	dir := writeData(t)
 	tok, err := tokenizer.Load(modelDir)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,8 @@
+package server
+
+import (
+	"io"
+	"log"
+)
+
+var discardLogger = log.New(io.Discard, "", 0)
