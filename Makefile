@@ -2,12 +2,13 @@
 #   make walkthrough   install everything and open notebooks/lora_walkthrough.ipynb in Jupyter
 #                      (HEADLESS=1 executes it and writes notebooks/out/*.ipynb and *.html)
 #   make test          install everything the tests need, then go vet and go test
+#   make bench         mlxgo against the PyTorch peer at batch 4×128, 1×512, 1×2048, table with ratios
 SHELL := /bin/bash
 GO ?= go
-APT_PACKAGES := libopenblas0-pthread openmpi-bin jupyter-nbconvert python3-nbclient jupyter-notebook python3-ipykernel jupyter-client chromium
+APT_PACKAGES := libopenblas0-pthread libblis4-pthread openmpi-bin jupyter-nbconvert python3-nbclient jupyter-notebook python3-ipykernel jupyter-client chromium
 NPM_DIRS := widgets/node mlxgo/lm/tokenizer/oracle mlxgo/lm/gguf/llamacpp mlxgo/lm/server/client
 
-.PHONY: setup deps-apt deps-npm deps-go test walkthrough bench fuzz
+.PHONY: setup deps-apt deps-npm deps-go test walkthrough bench bench-go fuzz
 
 setup: deps-apt deps-npm deps-go
 
@@ -45,7 +46,35 @@ fuzz:
 	  echo "$$out" | grep -E 'execs: [0-9]+' | tail -1; echo "$$out" | grep -E -A20 '^--- FAIL' | head -30; \
 	done
 
-bench: setup
+# make bench [THREADS=2] [BENCH_SHAPES="4x128 1x512 1x2048"] [BENCH_PRESET=smollm135]:
+# each shape runs mlxgo bench, then the PyTorch peer (mlxgo/cmd/benchtable/torch_lora_bench.py,
+# Debian's python3-torch unless PYTHON names another), one after the other on the same CPUs
+# (taskset when THREADS is given), and benchtable prints the Markdown table with ratios.
+BENCH_SHAPES ?= 4x128 1x512 1x2048
+BENCH_PRESET ?= smollm135
+BENCH_STEPS ?= 4
+THREADS ?= $(shell nproc)
+PYTHON ?= /usr/bin/python3
+BENCH_OUT ?= bench-results.jsonl
+
+bench:
+	@if ! $(PYTHON) -c 'import torch' 2>/dev/null; then \
+	  if [ "$(PYTHON)" != /usr/bin/python3 ]; then echo "$(PYTHON) has no torch" >&2; exit 1; fi; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends python3-torch; \
+	fi
+	$(GO) build -o .bench-mlxgo ./mlxgo/cmd/mlxgo
+	@pin=""; command -v taskset >/dev/null && pin="taskset -c 0-$$(( $(THREADS) - 1 ))"; \
+	: > $(BENCH_OUT); \
+	for s in $(BENCH_SHAPES); do b=$${s%x*}; t=$${s#*x}; \
+	  echo "== $(BENCH_PRESET) batch $$b × $$t, $(THREADS) threads" >&2; \
+	  GOMAXPROCS=$(THREADS) $$pin ./.bench-mlxgo bench --preset $(BENCH_PRESET) --batch $$b --seq $$t --steps $(BENCH_STEPS) | tee -a $(BENCH_OUT) || exit 1; \
+	  $$pin $(PYTHON) mlxgo/cmd/benchtable/torch_lora_bench.py --preset $(BENCH_PRESET) --batch $$b --seq $$t --steps $(BENCH_STEPS) --threads $(THREADS) | tee -a $(BENCH_OUT) || exit 1; \
+	done
+	$(GO) run ./mlxgo/cmd/benchtable -title "$(BENCH_PRESET), $(THREADS) threads, $$(date -u +%F), $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)" $(BENCH_OUT)
+
+# Go micro-benchmarks of the packages (matrix products, kernels).
+bench-go: setup
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
 
 walkthrough: setup

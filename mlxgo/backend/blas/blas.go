@@ -1,18 +1,33 @@
 // Package blas computes float32 matrix products for mlxgo's CPU backend.
 //
 // [Sgemm] is the BLAS sgemm operation on row-major matrices. At first use
-// the package looks for a system BLAS library and loads it at run time with
-// purego (no cgo): on Linux libopenblas.so.0, libopenblas.so or
-// libblas.so.3; on macOS the Accelerate framework. Products then go to the
-// library's cblas_sgemm, one call per product. Without a library, the
-// package uses its own cache-blocked, multi-goroutine implementation in
-// plain Go.
+// the package loads a system BLAS library at run time with purego (no cgo)
+// and sends every product to its cblas_sgemm. On Linux it opens each of
+// OpenBLAS (libopenblas.so.0), BLIS (libblis.so.4) and Intel MKL
+// (libmkl_rt.so) that is installed; when several are, it times them on
+// products of the shapes a LoRA training step makes and keeps the fastest
+// (the choice is remembered per machine in the user's cache folder, see
+// [Backend]). libblas.so.3 is the last resort; on macOS it uses the
+// Accelerate framework. Without a library, the package uses its own
+// cache-blocked, multi-goroutine implementation in plain Go.
+//
+// OpenBLAS 0.3.21 (Debian 12) does not recognise recent Xeons and may fall
+// back to old SSE kernels on them, so on CPUs with AVX-512 the package asks
+// it for its SkylakeX kernels (OPENBLAS_CORETYPE), and it makes OpenBLAS's
+// idle threads sleep at once instead of spinning after each product
+// (OPENBLAS_THREAD_TIMEOUT=4); both are set only while the library loads and
+// only when the user has not set them.
+//
+// Libraries run as many threads as Go has processors (GOMAXPROCS, which
+// follows the CPUs the process may use): the CPU backend calls them one
+// product at a time, between its own parallel kernels, so BLAS threads and
+// goroutines do not compete.
 //
 // The environment variable MLXGO_BLAS, read once at first use, overrides
-// the choice: "off" or "go" selects the pure-Go implementation, a path
-// ("/opt/lib/libopenblas.so") selects that library, and unset, empty or
-// "auto" searches the default locations. [Backend] reports what was
-// chosen.
+// the choice: "off" or "go" selects the pure-Go implementation;
+// "openblas", "blis" or "mkl" that library; a path
+// ("/opt/lib/libopenblas.so") that file; unset, empty or "auto" chooses as
+// above. [Backend] reports what was chosen and why.
 //
 // Results of the pure-Go implementation are deterministic: they do not
 // depend on scheduling or on the number of goroutines. They may differ from
@@ -26,6 +41,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Row-major CBLAS constants.
@@ -37,8 +53,9 @@ const (
 
 // library is a loaded BLAS.
 type library struct {
-	kind  string // "openblas", "accelerate", "blas"
+	kind  string // "openblas", "blis", "mkl", "accelerate", "blas"
 	path  string // the name it was loaded by
+	core  string // the kernels in use (OpenBLAS core, BLIS architecture), if known
 	sgemm func(order, transA, transB, m, n, k int32, alpha float32, a *float32, lda int32,
 		b *float32, ldb int32, beta float32, c *float32, ldc int32)
 	setThreads func(n int32) // nil when the library has no thread control
@@ -48,7 +65,7 @@ type library struct {
 var (
 	loadOnce sync.Once
 	lib      *library // nil: use the Go implementation
-	reason   string   // why lib is nil
+	reason   string   // why lib was chosen, or why it is nil
 
 	goThreads atomic.Int32 // goroutines for the Go implementation; 0: GOMAXPROCS
 )
@@ -62,34 +79,72 @@ func load() *library {
 			reason = "MLXGO_BLAS=" + env
 			return
 		case "", "auto", "on", "1", "true":
-			lib, reason = openDefault()
+			lib, reason = openDefault("")
+		case "openblas", "blis", "mkl":
+			lib, reason = openDefault(strings.ToLower(env))
 		default:
 			lib, reason = openLibrary([]string{env})
+			if lib != nil {
+				reason = "MLXGO_BLAS=" + env
+			}
+		}
+		if lib != nil && lib.setThreads != nil {
+			lib.setThreads(int32(runtime.GOMAXPROCS(0)))
 		}
 	})
 	return lib
 }
 
-// Backend describes the implementation Sgemm uses, for example
-// "openblas (libopenblas.so.0)" or "go (fallback: MLXGO_BLAS=off)". Calling
-// it loads the library if that has not happened yet.
+// Backend describes the implementation Sgemm uses and why it was chosen,
+// for example "openblas (libopenblas.so.0, core SkylakeX): fastest of ..."
+// or "go (fallback: MLXGO_BLAS=off)". Calling it loads the library if that
+// has not happened yet.
 func Backend() string {
 	if l := load(); l != nil {
-		return fmt.Sprintf("%s (%s)", l.kind, l.path)
+		s := l.kind + " (" + l.path
+		if l.core != "" {
+			s += ", core " + l.core
+		}
+		s += ")"
+		if reason != "" {
+			s += ": " + reason
+		}
+		return s
 	}
 	return fmt.Sprintf("go (fallback: %s)", reason)
+}
+
+// Call describes one product, as passed to the function set by [SetTrace].
+type Call struct {
+	TransA, TransB bool
+	M, N, K        int
+	Dur            time.Duration
+}
+
+// trace, when set, receives every product Sgemm computes.
+var trace atomic.Pointer[func(Call)]
+
+// SetTrace makes Sgemm call f after every product with its shape and
+// duration (for profiles); nil stops it. f may be called from several
+// goroutines at once.
+func SetTrace(f func(Call)) {
+	if f == nil {
+		trace.Store(nil)
+		return
+	}
+	trace.Store(&f)
 }
 
 // SetThreads sets the number of threads used for one product: it calls
 // openblas_set_num_threads when the loaded library has it, and sets the
 // number of goroutines of the Go implementation. n <= 0 restores the
-// default (runtime.GOMAXPROCS for Go, the number of CPUs for OpenBLAS).
-// Call it between products, not while one is running.
+// default, runtime.GOMAXPROCS. Call it between products, not while one is
+// running.
 func SetThreads(n int) {
 	if n <= 0 {
 		goThreads.Store(0)
 		if l := load(); l != nil && l.setThreads != nil {
-			l.setThreads(int32(runtime.NumCPU()))
+			l.setThreads(int32(runtime.GOMAXPROCS(0)))
 		}
 		return
 	}
@@ -113,6 +168,9 @@ func Threads() int {
 
 // workers returns the goroutine count for the Go implementation.
 func workers() int {
+	if inPar.Load() > 0 {
+		return 1
+	}
 	if n := goThreads.Load(); n > 0 {
 		return int(n)
 	}
@@ -143,6 +201,18 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
+	if f := trace.Load(); f != nil {
+		t0 := time.Now()
+		sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		(*f)(Call{transA, transB, m, n, k, time.Since(t0)})
+		return
+	}
+	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemm is Sgemm on checked, non-degenerate arguments.
+func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if l := load(); l != nil && fitsInt32(m, n, k, lda, ldb, ldc) {
 		sgemmLib(l, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return

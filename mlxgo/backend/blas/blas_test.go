@@ -133,48 +133,55 @@ func TestSgemm(t *testing.T) {
 	for name, impl := range implementations(t) {
 		r := rand.New(rand.NewPCG(1, 2))
 		for _, tc := range gemmCases() {
-			label := fmt.Sprintf("%s/tA=%v,tB=%v,m=%d,n=%d,k=%d,alpha=%v,beta=%v,pad=%d,%d,%d",
-				name, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, tc.beta, tc.padA, tc.padB, tc.padC)
-			rowsA, colsA := tc.m, tc.k
-			if tc.transA {
-				rowsA, colsA = tc.k, tc.m
+			checkCase(t, name, r, tc, impl)
+		}
+	}
+}
+
+// checkCase runs one case through impl on random operands and compares it
+// with the float64 reference, padding included.
+func checkCase(t *testing.T, name string, r *rand.Rand, tc gemmCase, impl gemmFunc) {
+	t.Helper()
+	label := fmt.Sprintf("%s/tA=%v,tB=%v,m=%d,n=%d,k=%d,alpha=%v,beta=%v,pad=%d,%d,%d",
+		name, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, tc.beta, tc.padA, tc.padB, tc.padC)
+	rowsA, colsA := tc.m, tc.k
+	if tc.transA {
+		rowsA, colsA = tc.k, tc.m
+	}
+	rowsB, colsB := tc.k, tc.n
+	if tc.transB {
+		rowsB, colsB = tc.n, tc.k
+	}
+	lda, ldb, ldc := max(1, colsA+tc.padA), max(1, colsB+tc.padB), max(1, tc.n+tc.padC)
+	a := randSlice(r, rowsA*lda)
+	b := randSlice(r, rowsB*ldb)
+	c := randSlice(r, tc.m*ldc)
+	if tc.beta == 0 {
+		// beta == 0 must not read C: NaNs must disappear.
+		for i := range c {
+			if i%ldc < tc.n {
+				c[i] = float32(math.NaN())
 			}
-			rowsB, colsB := tc.k, tc.n
-			if tc.transB {
-				rowsB, colsB = tc.n, tc.k
+		}
+	}
+	want, tol := refGemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+	impl(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+	bad := 0
+	for i := range c {
+		got := float64(c[i])
+		if i%ldc >= tc.n { // padding: must be untouched
+			if got != want[i] {
+				t.Errorf("%s: padding c[%d] changed", label, i)
+				bad++
 			}
-			lda, ldb, ldc := max(1, colsA+tc.padA), max(1, colsB+tc.padB), max(1, tc.n+tc.padC)
-			a := randSlice(r, rowsA*lda)
-			b := randSlice(r, rowsB*ldb)
-			c := randSlice(r, tc.m*ldc)
-			if tc.beta == 0 {
-				// beta == 0 must not read C: NaNs must disappear.
-				for i := range c {
-					if i%ldc < tc.n {
-						c[i] = float32(math.NaN())
-					}
-				}
-			}
-			want, tol := refGemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
-			impl(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
-			bad := 0
-			for i := range c {
-				got := float64(c[i])
-				if i%ldc >= tc.n { // padding: must be untouched
-					if got != want[i] {
-						t.Errorf("%s: padding c[%d] changed", label, i)
-						bad++
-					}
-					continue
-				}
-				if math.IsNaN(got) || math.Abs(got-want[i]) > tol[i] {
-					t.Errorf("%s: c[%d,%d] = %v, want %v ± %g", label, i/ldc, i%ldc, got, want[i], tol[i])
-					bad++
-				}
-				if bad > 5 {
-					t.FailNow()
-				}
-			}
+			continue
+		}
+		if math.IsNaN(got) || math.Abs(got-want[i]) > tol[i] {
+			t.Errorf("%s: c[%d,%d] = %v, want %v ± %g", label, i/ldc, i%ldc, got, want[i], tol[i])
+			bad++
+		}
+		if bad > 5 {
+			t.FailNow()
 		}
 	}
 }

@@ -37,7 +37,8 @@ func TestEnv(t *testing.T) {
 		{"/nonexistent/libfoo.so", "BACKEND=go (fallback: no usable BLAS: /nonexistent/libfoo.so"},
 	}
 	if l := load(); l != nil {
-		cases = append(cases, struct{ env, want string }{l.path, "BACKEND=" + Backend()})
+		cases = append(cases, struct{ env, want string }{l.path, "BACKEND=" + l.kind + " (" + l.path})
+		cases = append(cases, struct{ env, want string }{l.kind, "BACKEND=" + l.kind + " (" + l.path})
 	}
 	for _, c := range cases {
 		out, err := run(c.env, "TestHelperBackend")

@@ -3,7 +3,7 @@
 package blas
 
 // openDefault reports that this platform has no run-time library loading.
-func openDefault() (*library, string) {
+func openDefault(kind string) (*library, string) {
 	return nil, "no dynamic library loading on this platform"
 }
 

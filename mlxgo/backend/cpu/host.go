@@ -236,6 +236,9 @@ func copyStrided(dst []byte, a *node) {
 	}
 }
 
+// gather copies the elements of the strided view a of src into contiguous dst, row-major.
+// Rows (runs along the last axis) are split across cores; a row of unit stride is one
+// copy.
 func gather[T any](dst, src []T, a *node) {
 	n := len(a.Shape)
 	if len(dst) == 0 {
@@ -246,23 +249,36 @@ func gather[T any](dst, src []T, a *node) {
 		return
 	}
 	st := a.Strides
-	idx := make([]int, n)
 	inner, innerStride := a.Shape[n-1], st[n-1]
-	off := a.Offset
-	for o := 0; o < len(dst); o += inner {
-		p := off
-		for j := 0; j < inner; j++ {
-			dst[o+j] = src[p]
-			p += innerStride
+	rows := len(dst) / inner
+	parallelFor(rows, max(1, 1<<14/max(inner, 1)), func(lo, hi int) {
+		// The offset of row lo, from its index along the outer axes.
+		idx := make([]int, n)
+		off := a.Offset
+		for d, r := n-2, lo; d >= 0; d-- {
+			idx[d] = r % a.Shape[d]
+			r /= a.Shape[d]
+			off += idx[d] * st[d]
 		}
-		for d := n - 2; d >= 0; d-- {
-			idx[d]++
-			off += st[d]
-			if idx[d] < a.Shape[d] {
-				break
+		for o := lo * inner; o < hi*inner; o += inner {
+			if innerStride == 1 {
+				copy(dst[o:o+inner], src[off:off+inner])
+			} else {
+				p := off
+				for j := 0; j < inner; j++ {
+					dst[o+j] = src[p]
+					p += innerStride
+				}
 			}
-			off -= st[d] * idx[d]
-			idx[d] = 0
+			for d := n - 2; d >= 0; d-- {
+				idx[d]++
+				off += st[d]
+				if idx[d] < a.Shape[d] {
+					break
+				}
+				off -= st[d] * idx[d]
+				idx[d] = 0
+			}
 		}
-	}
+	})
 }

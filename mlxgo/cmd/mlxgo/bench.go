@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"sort"
 	"syscall"
@@ -32,12 +33,17 @@ func runBench(args []string) error {
 	preset := fs.String("preset", "smollm135", "model shape: smollm135 or tiny")
 	batch := fs.Int("batch", 4, "batch size")
 	seq := fs.Int("seq", 128, "sequence length")
-	steps := fs.Int("steps", 6, "timed steps (after 2 warm-up steps)")
+	steps := fs.Int("steps", 6, "timed steps (after the --warmup steps)")
 	rank := fs.Int("rank", 8, "LoRA rank")
 	ckpt := fs.Bool("grad-checkpoint", false, "gradient checkpointing")
+	warmup := fs.Int("warmup", 2, "untimed steps before the timed ones")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps")
+	prims := fs.Bool("profile", false, "after the timed steps, print a per-primitive profile of one step to stderr (time, bytes, FLOPs, GEMM shapes)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *steps < 1 || *warmup < 0 {
+		return fmt.Errorf("bench: --steps must be at least 1 and --warmup at least 0, got %d and %d", *steps, *warmup)
 	}
 	js, ok := benchPresets[*preset]
 	if !ok {
@@ -61,34 +67,54 @@ func runBench(args []string) error {
 	}
 	step := nn.ValueAndGrad(m, loss)
 	opt := optim.NewAdamW(optim.Constant(1e-4), optim.AdamConfig{WeightDecay: 0.01, BiasCorrection: true})
+	gflops := machineGFLOPS()
+	var cpuProf *os.File
 	var times []float64
-	for i := 0; i < *steps+2; i++ {
+	for i := 0; i < *steps+*warmup; i++ {
 		ids := mx.RandInt(0, cfg.VocabSize, []int{*batch, *seq + 1}, mx.Key(uint64(i)))
 		mx.Eval(ids)
-		if i == 2 && *profile != "" {
-			f, err := os.Create(*profile)
-			if err != nil {
+		if i == *warmup && *profile != "" {
+			if cpuProf, err = os.Create(*profile); err != nil {
 				return err
 			}
-			pprof.StartCPUProfile(f)
-			defer pprof.StopCPUProfile()
+			if err := pprof.StartCPUProfile(cpuProf); err != nil {
+				return fmt.Errorf("%s: %v", *profile, err)
+			}
 		}
 		t0 := time.Now()
 		l, g := step(m, ids)
 		opt.Update(m, g)
 		mx.Eval(l, m.Parameters(), opt.State())
-		if i >= 2 {
+		if i >= *warmup {
 			times = append(times, time.Since(t0).Seconds())
+		}
+	}
+	if cpuProf != nil {
+		pprof.StopCPUProfile()
+		if err := cpuProf.Close(); err != nil {
+			return err
 		}
 	}
 	sort.Float64s(times)
 	med := times[len(times)/2]
+	flops := stepFLOPs(cfg, *batch, *seq, *rank)
+	if *prims {
+		ids := mx.RandInt(0, cfg.VocabSize, []int{*batch, *seq + 1}, mx.Key(uint64(*steps+*warmup)))
+		mx.Eval(ids)
+		profileStep(os.Stderr, flops, func() {
+			l, g := step(m, ids)
+			opt.Update(m, g)
+			mx.Eval(l, m.Parameters(), opt.State())
+		})
+	}
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	out, _ := json.Marshal(map[string]any{
 		"impl": "mlxgo", "blas": blas.Backend(), "preset": *preset, "batch": *batch, "seq": *seq,
 		"trainable": lora.TrainableCount(m), "step_s_median": med, "tokens_per_s": float64(*batch**seq) / med,
 		"peak_rss_mib": float64(ru.Maxrss) / 1024, "grad_checkpoint": *ckpt,
+		"step_gflop": flops / 1e9, "machine_gflops": gflops, "mfu": flops / med / (gflops * 1e9),
+		"threads": runtime.GOMAXPROCS(0), "blas_threads": blas.Threads(),
 	})
 	fmt.Println(string(out))
 	return nil

@@ -1,0 +1,155 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// refAttention computes attention and its gradients in float64, the plain
+// way: full score matrices, K/V heads indexed per query head.
+func refAttention(q, k, v, dO []float32, d sdpaDims, scale float64, causal bool) (o, dq, dk, dv []float64) {
+	o = make([]float64, d.B*d.Hq*d.L*d.Dv)
+	dq = make([]float64, len(q))
+	dk = make([]float64, len(k))
+	dv = make([]float64, len(v))
+	rep := d.Hq / d.Hkv
+	for b := 0; b < d.B; b++ {
+		for h := 0; h < d.Hq; h++ {
+			bh, g := b*d.Hq+h, b*d.Hkv+h/rep
+			P := make([]float64, d.L*d.S)
+			for i := 0; i < d.L; i++ {
+				vis := d.visible(i, causal)
+				m := math.Inf(-1)
+				for j := 0; j < vis; j++ {
+					var s float64
+					for x := 0; x < d.D; x++ {
+						s += float64(q[(bh*d.L+i)*d.D+x]) * float64(k[(g*d.S+j)*d.D+x])
+					}
+					P[i*d.S+j] = s * scale
+					m = max(m, s*scale)
+				}
+				var sum float64
+				for j := 0; j < vis; j++ {
+					P[i*d.S+j] = math.Exp(P[i*d.S+j] - m)
+					sum += P[i*d.S+j]
+				}
+				for j := 0; j < vis; j++ {
+					P[i*d.S+j] /= sum
+				}
+			}
+			for i := 0; i < d.L; i++ {
+				dP := make([]float64, d.S)
+				var delta float64
+				for j := 0; j < d.S; j++ {
+					for x := 0; x < d.Dv; x++ {
+						o[(bh*d.L+i)*d.Dv+x] += P[i*d.S+j] * float64(v[(g*d.S+j)*d.Dv+x])
+						dP[j] += float64(dO[(bh*d.L+i)*d.Dv+x]) * float64(v[(g*d.S+j)*d.Dv+x])
+						dv[(g*d.S+j)*d.Dv+x] += P[i*d.S+j] * float64(dO[(bh*d.L+i)*d.Dv+x])
+					}
+					delta += P[i*d.S+j] * dP[j]
+				}
+				for j := 0; j < d.S; j++ {
+					ds := P[i*d.S+j] * (dP[j] - delta) * scale
+					for x := 0; x < d.D; x++ {
+						dq[(bh*d.L+i)*d.D+x] += ds * float64(k[(g*d.S+j)*d.D+x])
+						dk[(g*d.S+j)*d.D+x] += ds * float64(q[(bh*d.L+i)*d.D+x])
+					}
+				}
+			}
+		}
+	}
+	return
+}
+
+func randF32(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.NormFloat64())
+	}
+	return s
+}
+
+func TestAttentionMatchesReference(t *testing.T) {
+	cases := []struct {
+		d      sdpaDims
+		causal bool
+	}{
+		{sdpaDims{2, 3, 3, 70, 70, 8, 8}, true},
+		{sdpaDims{1, 6, 2, 130, 130, 16, 12}, true},
+		{sdpaDims{1, 6, 2, 130, 130, 16, 16}, false},
+		{sdpaDims{2, 4, 1, 5, 150, 8, 8}, true},   // queries at the end of a longer sequence
+		{sdpaDims{1, 2, 2, 1, 64, 8, 8}, true},    // one decoding step
+		{sdpaDims{1, 3, 1, 64, 64, 32, 32}, true}, // exactly one block
+	}
+	for _, c := range cases {
+		t.Run(fmt.Sprintf("%+v/causal=%v", c.d, c.causal), func(t *testing.T) {
+			d := c.d
+			r := rand.New(rand.NewPCG(uint64(d.L), uint64(d.S)))
+			q := randF32(r, d.B*d.Hq*d.L*d.D)
+			k := randF32(r, d.B*d.Hkv*d.S*d.D)
+			v := randF32(r, d.B*d.Hkv*d.S*d.Dv)
+			dO := randF32(r, d.B*d.Hq*d.L*d.Dv)
+			scale := float32(1 / math.Sqrt(float64(d.D)))
+			o := make([]float32, len(dO))
+			dq, dk, dv := make([]float32, len(q)), make([]float32, len(k)), make([]float32, len(v))
+			for i := range dk { // outputs are overwritten, not accumulated
+				dk[i], dv[i%len(dv)] = 7, 7
+			}
+			attnForward(o, q, k, v, d, scale, c.causal)
+			attnBackward(dq, dk, dv, q, k, v, dO, d, scale, c.causal)
+			ro, rdq, rdk, rdv := refAttention(q, k, v, dO, d, float64(scale), c.causal)
+			for _, x := range []struct {
+				name string
+				got  []float32
+				want []float64
+			}{{"o", o, ro}, {"dq", dq, rdq}, {"dk", dk, rdk}, {"dv", dv, rdv}} {
+				for i := range x.want {
+					if math.Abs(float64(x.got[i])-x.want[i]) > 2e-4*(1+math.Abs(x.want[i])) {
+						t.Fatalf("%s[%d] = %v, want %v", x.name, i, x.got[i], x.want[i])
+					}
+				}
+			}
+			// A NaN in q reaches the output and the gradients.
+			if d.L > 1 {
+				qn := slices.Clone(q)
+				qn[0] = float32(math.NaN())
+				on := make([]float32, len(o))
+				attnForward(on, qn, k, v, d, scale, c.causal)
+				if !math.IsNaN(float64(on[0])) {
+					t.Errorf("NaN in q gave o[0] = %v", on[0])
+				}
+			}
+			// Same bits again (deterministic whatever the scheduling).
+			o2, dq2 := make([]float32, len(o)), make([]float32, len(dq))
+			dk2, dv2 := make([]float32, len(dk)), make([]float32, len(dv))
+			attnForward(o2, q, k, v, d, scale, c.causal)
+			attnBackward(dq2, dk2, dv2, q, k, v, dO, d, scale, c.causal)
+			if !slices.Equal(o, o2) || !slices.Equal(dq, dq2) || !slices.Equal(dk, dk2) || !slices.Equal(dv, dv2) {
+				t.Error("second run differs")
+			}
+		})
+	}
+}
+
+// TestExpNeg compares the softmax exponential with math.Exp over its range.
+func TestExpNeg(t *testing.T) {
+	for x := float32(-90); x <= 0; x += 0.0037 {
+		want := math.Exp(float64(x))
+		got := float64(expNeg(x))
+		if want < 1.2e-38 {
+			if got > 1.2e-38 {
+				t.Fatalf("expNeg(%v) = %v, want ~0", x, got)
+			}
+			continue
+		}
+		if math.Abs(got-want) > 3e-7*want {
+			t.Fatalf("expNeg(%v) = %v, want %v", x, got, want)
+		}
+	}
+	if expNeg(float32(math.Inf(-1))) != 0 || expNeg(0) != 1 || !math.IsNaN(float64(expNeg(float32(math.NaN())))) {
+		t.Error("expNeg(-Inf), expNeg(0) or expNeg(NaN)")
+	}
+}
