@@ -72,16 +72,16 @@ func (c *Ctx) FromBytes(data []byte, shape []int, dt Dtype) Array {
 		p = unsafe.Pointer(&one[0]) // mlx-c reads nothing for an empty array
 	}
 	s, sp := ints32(shape)
-	a := Array(c.l.f.arrayNewData(p, sp, int32(len(s)), int32(dt)))
+	a := c.l.f.arrayNewData(p, sp, int32(len(s)), int32(dt))
 	c.check(0, "mlx_array_new_data")
-	return a
+	return c.made(a)
 }
 
 // Scalar returns a new float32 scalar array.
 func (c *Ctx) Scalar(v float32) Array {
-	a := Array(c.l.f.arrayNewF32(v))
+	a := c.l.f.arrayNewF32(v)
 	c.check(0, "mlx_array_new_float32")
-	return a
+	return c.made(a)
 }
 
 // DtypeSize is the number of bytes of one element of dt.
@@ -141,8 +141,9 @@ func (c *Ctx) CopyTo(dst []byte, a Array) int {
 	c.check(c.l.f.arrayRowContig(&row, uintptr(a)), "_mlx_array_is_row_contiguous")
 	src := a
 	if !row {
-		src = c.Contiguous(a)
-		defer c.Free(src)
+		src = Array(0)
+		c.check(c.l.f.contiguous((*uintptr)(&src), uintptr(a), false, c.l.stream), "mlx_contiguous")
+		defer c.l.f.arrayFree(uintptr(src))
 		c.check(c.l.f.arrayEval(uintptr(src)), "mlx_array_eval")
 	}
 	n := int(c.l.f.arrayNbytes(uintptr(src)))
@@ -169,12 +170,24 @@ func (c *Ctx) Bytes(a Array) []byte {
 	return b
 }
 
-// Memory reports MLX's active and peak allocated bytes.
-func (c *Ctx) Memory() (active, peak int) {
-	var a, p uintptr
+// Memory reports MLX's active, peak and cached bytes.
+func (c *Ctx) Memory() (active, peak, cache int) {
+	var a, p, k uintptr
 	c.check(c.l.f.getActiveMemory(&a), "mlx_get_active_memory")
 	c.check(c.l.f.getPeakMemory(&p), "mlx_get_peak_memory")
-	return int(a), int(p)
+	c.check(c.l.f.getCacheMemory(&k), "mlx_get_cache_memory")
+	return int(a), int(p), int(k)
+}
+
+// ResetPeakMemory starts peak memory accounting afresh.
+func (c *Ctx) ResetPeakMemory() { c.check(c.l.f.resetPeakMemory(), "mlx_reset_peak_memory") }
+
+// SetCacheLimit sets the most bytes MLX keeps cached for reuse and returns the previous
+// limit.
+func (c *Ctx) SetCacheLimit(limit int) int {
+	var old uintptr
+	c.check(c.l.f.setCacheLimit(&old, uintptr(limit)), "mlx_set_cache_limit")
+	return int(old)
 }
 
 // SetMemoryLimit sets MLX's memory limit in bytes and returns the previous one.

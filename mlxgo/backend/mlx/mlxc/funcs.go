@@ -28,6 +28,9 @@ type funcs struct {
 	getActiveMemory  func(res *uintptr) int32                `mlx:"mlx_get_active_memory"`
 	getPeakMemory    func(res *uintptr) int32                `mlx:"mlx_get_peak_memory"`
 	setMemoryLimit   func(res *uintptr, limit uintptr) int32 `mlx:"mlx_set_memory_limit"`
+	getCacheMemory   func(res *uintptr) int32                `mlx:"mlx_get_cache_memory"`
+	resetPeakMemory  func() int32                            `mlx:"mlx_reset_peak_memory"`
+	setCacheLimit    func(res *uintptr, limit uintptr) int32 `mlx:"mlx_set_cache_limit"`
 	clearCache       func() int32                            `mlx:"mlx_clear_cache"`
 
 	arrayNew       func() uintptr                                                          `mlx:"mlx_array_new"`
@@ -78,6 +81,15 @@ type funcs struct {
 	layerNorm func(res *uintptr, x, w, b uintptr, eps float32, s uintptr) int32                                                             `mlx:"mlx_fast_layer_norm"`
 	rope      func(res *uintptr, x uintptr, dims int32, traditional bool, base uint64, scale float32, offset int32, freqs, s uintptr) int32 `mlx:"mlx_fast_rope"`
 	sdpa      func(res *uintptr, q, k, v uintptr, scale float32, maskMode *byte, mask, sinks, s uintptr) int32                              `mlx:"mlx_fast_scaled_dot_product_attention"`
+
+	asStrided      func(res *uintptr, a uintptr, shape *int32, n uintptr, strides *int64, ns uintptr, offset uintptr, s uintptr) int32 `mlx:"mlx_as_strided"`
+	arraySet       func(res *uintptr, src uintptr) int32                                                                               `mlx:"mlx_array_set"`
+	arange         func(res *uintptr, start, stop, step float64, dtype int32, s uintptr) int32                                         `mlx:"mlx_arange"`
+	eye            func(res *uintptr, n, m, k, dtype int32, s uintptr) int32                                                           `mlx:"mlx_eye"`
+	tri            func(res *uintptr, n, m, k, dtype int32, s uintptr) int32                                                           `mlx:"mlx_tri"`
+	scatterAdd     func(res *uintptr, a, indices, updates uintptr, axes *int32, n uintptr, s uintptr) int32                            `mlx:"mlx_scatter_add"`
+	depends        func(res *uintptr, inputs, deps uintptr) int32                                                                      `mlx:"mlx_depends"`
+	vectorArrayNew func() uintptr                                                                                                      `mlx:"mlx_vector_array_new"`
 
 	randomBits func(res *uintptr, shape *int32, n uintptr, width int32, key, s uintptr) int32 `mlx:"mlx_random_bits"`
 }

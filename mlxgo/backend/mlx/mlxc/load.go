@@ -26,6 +26,9 @@ type Lib struct {
 	lazy    map[string]any // functions bound on first use, by symbol (MLX goroutine only)
 	calls   chan func()
 	stream  uintptr // the default stream of the MLX goroutine's thread
+
+	freeMu sync.Mutex
+	toFree []Array // released from other goroutines, freed before the next Do
 }
 
 var (

@@ -8,7 +8,64 @@ import (
 
 // Ctx gives access to MLX operations. It exists only inside a function run by
 // [Lib.Do], on the goroutine that owns MLX's thread; it must not be kept.
-type Ctx struct{ l *Lib }
+type Ctx struct {
+	l     *Lib
+	scope *[]Array // arrays made since Scope began, when one is open
+}
+
+// made records a new array in the open scope and returns it.
+func (c *Ctx) made(r uintptr) Array {
+	if c.scope != nil {
+		*c.scope = append(*c.scope, Array(r))
+	}
+	return Array(r)
+}
+
+// Scope runs f and frees every array made during it except the one f returns, so a
+// composition of operations leaves only its result (MLX's graph keeps what the result
+// needs alive). If f panics, everything it made is freed.
+func (c *Ctx) Scope(f func() Array) Array {
+	outer := c.scope
+	var made []Array
+	c.scope = &made
+	keep := Array(0)
+	defer func() {
+		c.scope = outer
+		for _, a := range made {
+			if a != keep {
+				c.l.f.arrayFree(uintptr(a))
+			}
+		}
+		if outer != nil && keep != 0 {
+			*outer = append(*outer, keep)
+		}
+	}()
+	keep = f()
+	return keep
+}
+
+// FreeLater releases a from any goroutine without waiting: it is freed on the MLX
+// goroutine before the next function given to Do runs. (Storage finalizers and
+// reference counts drop arrays from goroutines that may be inside Do themselves.)
+func (l *Lib) FreeLater(a Array) {
+	if a == 0 {
+		return
+	}
+	l.freeMu.Lock()
+	l.toFree = append(l.toFree, a)
+	l.freeMu.Unlock()
+}
+
+// freePending frees what FreeLater queued (MLX goroutine only).
+func (l *Lib) freePending() {
+	l.freeMu.Lock()
+	q := l.toFree
+	l.toFree = nil
+	l.freeMu.Unlock()
+	for _, a := range q {
+		l.f.arrayFree(uintptr(a))
+	}
+}
 
 // Lib returns the library c belongs to.
 func (c *Ctx) Lib() *Lib { return c.l }
@@ -26,7 +83,7 @@ func (l *Lib) Do(f func(c *Ctx)) error {
 			}
 			done <- r
 		}()
-		f(&Ctx{l})
+		f(&Ctx{l: l})
 	}
 	switch r := (<-done).(type) {
 	case nil:
@@ -48,6 +105,7 @@ func (l *Lib) loop(started chan<- error) {
 		return
 	}
 	for f := range l.calls {
+		l.freePending()
 		f()
 	}
 }
@@ -61,7 +119,7 @@ func (l *Lib) start() (err error) {
 		}
 	}()
 	l.f.setErrorHandler(handler(), 0, 0)
-	c := &Ctx{l}
+	c := &Ctx{l: l}
 	s := l.f.stringNew()
 	c.check(l.f.version(&s), "mlx_version")
 	l.version = goString(l.f.stringData(s))

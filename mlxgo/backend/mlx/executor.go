@@ -1,0 +1,236 @@
+package mlx
+
+import (
+	"fmt"
+	"reflect"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/mlxgo/mlxgo/mlxgo/backend"
+	"github.com/mlxgo/mlxgo/mlxgo/backend/cpu"
+	"github.com/mlxgo/mlxgo/mlxgo/backend/mlx/mlxc"
+)
+
+// Executor runs mx's tapes on MLX: at Eval it lowers the pending steps to mlx-c
+// operations, evaluates them with one mlx_eval and keeps the results as MLX arrays.
+type Executor struct {
+	lib *mlxc.Lib
+
+	toMLX, toHost, uploads, downloads, evals, fallbacks atomic.Int64
+}
+
+var (
+	openOnce sync.Once
+	opened   *Executor
+	openErr  error
+)
+
+// Open loads mlx-c (see package mlxc for where it is looked for) and returns the
+// process's MLX executor.
+func Open() (*Executor, error) {
+	openOnce.Do(func() {
+		lib, err := mlxc.Load()
+		if err != nil {
+			openErr = err
+			return
+		}
+		opened = &Executor{lib: lib}
+	})
+	return opened, openErr
+}
+
+// Name returns "mlx".
+func (e *Executor) Name() string { return "mlx" }
+
+// Lib returns the loaded mlx-c library.
+func (e *Executor) Lib() *mlxc.Lib { return e.lib }
+
+// String describes the executor, e.g. "mlx (mlx-c 0.6 (MLX 0.31.2), cpu, /path/libmlxc.so)".
+func (e *Executor) String() string {
+	return fmt.Sprintf("mlx (%s, %s, %s)", e.lib.Version(), e.lib.Device(), e.lib.Path())
+}
+
+// defaultHere reports whether MLX should run when MLXGO_BACKEND is unset: on macOS
+// arm64 (Metal) when libmlxc loads.
+func defaultHere() bool {
+	if runtime.GOOS != "darwin" || runtime.GOARCH != "arm64" {
+		return false
+	}
+	_, err := Open()
+	return err == nil
+}
+
+func init() {
+	backend.Register("mlx", backend.Factory{
+		Open:    func() (backend.Executor, error) { return Open() },
+		Default: defaultHere,
+	})
+}
+
+// Run lowers the tape to MLX, one segment of consecutive lowerable steps at a time: a
+// segment is built as one MLX graph and evaluated with one mlx_eval. A step MLX cannot
+// run (see [Lowered]) runs the CPU backend's kernel between segments, its inputs copied
+// out of MLX and its output copied back in when a later step reads it.
+func (e *Executor) Run(tape []backend.Step, done func(i int)) {
+	for i := 0; i < len(tape); {
+		if !canLower(tape[i].Op) {
+			e.fallback(tape[i])
+			done(i)
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(tape) && canLower(tape[j].Op) {
+			j++
+		}
+		e.runSegment(tape[i:j])
+		for k := i; k < j; k++ {
+			done(k)
+		}
+		i = j
+	}
+}
+
+// StepError is a failure inside MLX while building or evaluating a step.
+type StepError struct {
+	Op  string // the step's op, e.g. "Matmul"; "" when mlx_eval failed
+	Err *mlxc.Error
+}
+
+func (e *StepError) Error() string {
+	if e.Op == "" {
+		return e.Err.Error()
+	}
+	return fmt.Sprintf("%s: %v", e.Op, e.Err)
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+// fallback runs one step with the CPU backend's kernel.
+func (e *Executor) fallback(s backend.Step) {
+	k, ok := cpu.Kernel(s.Op)
+	if !ok {
+		panic(fmt.Sprintf("mlx: no MLX lowering and no CPU kernel for op %s (%T)", s.Op.Name(), s.Op))
+	}
+	e.fallbacks.Add(1)
+	k(s.Op, s.Inputs, s.Out)
+}
+
+// upload is a computed input that is not an MLX array yet: its row-major bytes.
+type upload struct {
+	bytes []byte
+	shape []int
+	dt    backend.Dtype
+}
+
+// runSegment builds the segment's graph and evaluates it with one mlx_eval.
+func (e *Executor) runSegment(seg []backend.Step) {
+	outs := make(map[*backend.Node]bool, len(seg))
+	for _, s := range seg {
+		outs[s.Out] = true
+	}
+	// Host bytes are gathered before entering the MLX goroutine: reading another
+	// backend's storage may itself need it.
+	ups := map[*backend.Node]upload{}
+	for _, s := range seg {
+		for _, in := range s.Inputs {
+			if outs[in] || in.Storage == nil {
+				continue
+			}
+			if _, mine := in.Storage.(*storage); mine {
+				continue
+			}
+			if _, ok := ups[in]; !ok {
+				b, _ := cpu.HostBytes(in)
+				ups[in] = upload{b, in.Shape, in.Dtype}
+			}
+		}
+	}
+	results := make([]mlxc.Array, len(seg))
+	var failed string
+	err := e.lib.Do(func(c *mlxc.Ctx) {
+		arrays := make(map[*backend.Node]mlxc.Array, len(seg)+len(ups))
+		var temps []mlxc.Array // inputs made for this segment only
+		ok := false
+		defer func() {
+			for _, t := range temps {
+				c.Free(t)
+			}
+			if !ok {
+				for _, r := range results {
+					c.Free(r)
+				}
+			}
+		}()
+		for n, u := range ups {
+			a := c.FromBytes(u.bytes, u.shape, dtypeOf(u.dt))
+			temps = append(temps, a)
+			arrays[n] = a
+			e.toMLX.Add(int64(len(u.bytes)))
+			e.uploads.Add(1)
+		}
+		l := &lowerer{c: c, e: e}
+		for i, s := range seg {
+			ins := make([]mlxc.Array, len(s.Inputs))
+			for k, in := range s.Inputs {
+				a, ok := arrays[in]
+				if !ok {
+					a = l.input(in)
+					temps = append(temps, a)
+					arrays[in] = a
+				}
+				ins[k] = a
+			}
+			failed = s.Op.Name()
+			results[i] = c.Scope(func() mlxc.Array { return l.step(s, ins) })
+			arrays[s.Out] = results[i]
+		}
+		failed = ""
+		c.Eval(results...)
+		e.evals.Add(1)
+		ok = true
+	})
+	if err != nil {
+		var me *mlxc.Error
+		if ae, ok := err.(*mlxc.Error); ok {
+			me = ae
+		}
+		panic(&StepError{Op: failed, Err: me})
+	}
+	for i, s := range seg {
+		s.Out.Set(newStorage(e, results[i], s.Out.NBytes()))
+	}
+}
+
+// Lowering builds the MLX array of one step of a descriptor type defined outside
+// package backend, from the MLX arrays of its inputs (see [Register]).
+type Lowering func(c *mlxc.Ctx, op backend.Op, in []mlxc.Array, inNodes []*backend.Node, out *backend.Node) mlxc.Array
+
+var (
+	externMu sync.RWMutex
+	extern   = map[reflect.Type]Lowering{}
+)
+
+// Register installs the MLX lowering of descriptor type T, for ops defined outside
+// package backend (a fused loss in nn, say). Arrays it makes besides its result are
+// freed after it returns. Without one, such an op runs its CPU kernel.
+func Register[T backend.Op](f func(c *mlxc.Ctx, op T, in []mlxc.Array, inNodes []*backend.Node, out *backend.Node) mlxc.Array) {
+	t := reflect.TypeFor[T]()
+	externMu.Lock()
+	defer externMu.Unlock()
+	if _, dup := extern[t]; dup {
+		panic(fmt.Sprintf("mlx: lowering for %v registered twice", t))
+	}
+	extern[t] = func(c *mlxc.Ctx, op backend.Op, in []mlxc.Array, nodes []*backend.Node, out *backend.Node) mlxc.Array {
+		return f(c, op.(T), in, nodes, out)
+	}
+}
+
+// externLowering returns the registered lowering of op's type.
+func externLowering(op backend.Op) (Lowering, bool) {
+	externMu.RLock()
+	defer externMu.RUnlock()
+	f, ok := extern[reflect.TypeOf(op)]
+	return f, ok
+}
