@@ -70,8 +70,10 @@ func init() {
 
 // Run lowers the tape to MLX, one segment of consecutive lowerable steps at a time: a
 // segment is built as one MLX graph and evaluated with one mlx_eval. A step MLX cannot
-// run (see [Lowered]) runs the CPU backend's kernel between segments, its inputs copied
-// out of MLX and its output copied back in when a later step reads it.
+// run runs the CPU backend's kernel between segments, its inputs copied out of MLX and
+// its output copied in when a later step reads it. Inputs held in Go memory (arrays
+// made from Go slices, loaded weights) are copied into MLX once: their nodes then hold
+// the MLX copy.
 func (e *Executor) Run(tape []backend.Step, done func(i int)) {
 	for i := 0; i < len(tape); {
 		if !canLower(tape[i].Op) {
@@ -148,6 +150,7 @@ func (e *Executor) runSegment(seg []backend.Step) {
 		}
 	}
 	results := make([]mlxc.Array, len(seg))
+	moved := map[*backend.Node]mlxc.Array{} // uploaded inputs, which become MLX storage
 	var failed string
 	err := e.lib.Do(func(c *mlxc.Ctx) {
 		arrays := make(map[*backend.Node]mlxc.Array, len(seg)+len(ups))
@@ -161,11 +164,14 @@ func (e *Executor) runSegment(seg []backend.Step) {
 				for _, r := range results {
 					c.Free(r)
 				}
+				for _, a := range moved {
+					c.Free(a)
+				}
 			}
 		}()
 		for n, u := range ups {
 			a := c.FromBytes(u.bytes, u.shape, dtypeOf(u.dt))
-			temps = append(temps, a)
+			moved[n] = a
 			arrays[n] = a
 			e.toMLX.Add(int64(len(u.bytes)))
 			e.uploads.Add(1)
@@ -200,6 +206,11 @@ func (e *Executor) runSegment(seg []backend.Step) {
 	}
 	for i, s := range seg {
 		s.Out.Set(newStorage(e, results[i], s.Out.NBytes()))
+	}
+	// An input copied in stays in MLX: the next step reads it there (frozen weights
+	// are copied once, not at every step). Reading it from Go copies it back.
+	for n, a := range moved {
+		n.Set(newStorage(e, a, n.NBytes()))
 	}
 }
 
