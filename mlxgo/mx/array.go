@@ -4,66 +4,61 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"unsafe"
 
-	"github.com/mlxgo/mlxgo/mlxgo/internal/half"
+	"github.com/mlxgo/mlxgo/mlxgo/backend"
+	"github.com/mlxgo/mlxgo/mlxgo/backend/cpu"
 )
 
 // Array is a lazy n-dimensional array. Until it is evaluated it holds its shape, dtype,
 // the primitive that produces it and that primitive's inputs; after evaluation it holds
-// its data and nothing else.
+// its data — storage owned by the backend that computed it — and nothing else.
 type Array struct {
 	shape  []int
 	dtype  Dtype
 	prim   Primitive
 	inputs []*Array
 
-	slot    *dataSlot // nil until evaluated
-	strides []int     // element strides of a view; nil means row-major contiguous
-	offset  int       // element offset of a view into its buffer
-	keep    bool      // keep data after an Eval that did not ask for it
+	node *backend.Node // what kernels see: shape, dtype, storage (nil until evaluated), layout
+	keep bool          // keep data after an Eval that did not ask for it
 }
 
-// dataSlot links an array to its buffer; the array's cleanup releases the buffer when the
-// array becomes unreachable, unless Eval already released it.
-type dataSlot struct{ buf *buffer }
-
-func releaseSlot(s *dataSlot) {
-	if s.buf != nil {
-		s.buf.release()
-		s.buf = nil
+// NewArray returns a lazy array of the given shape and dtype computed by p from inputs.
+// It is how ops defined outside mx enter the graph: p's Op is a descriptor that backends
+// have kernels for (package cpu: cpu.Register), p's VJP its derivative, and the caller
+// computes shape and dtype (the op's shape rule). The shape is not copied.
+func NewArray(shape []int, dt Dtype, p Primitive, inputs ...*Array) *Array {
+	if p == nil {
+		panicf("NewArray", "nil primitive")
 	}
+	for i, in := range inputs {
+		if in == nil {
+			panicf("NewArray", "input %d of %s is nil", i, p.Op().Name())
+		}
+	}
+	return newArray(shape, dt, p, inputs...)
 }
 
 func newArray(shape []int, dt Dtype, p Primitive, inputs ...*Array) *Array {
-	return &Array{shape: shape, dtype: dt, prim: p, inputs: inputs}
+	return &Array{shape: shape, dtype: dt, prim: p, inputs: inputs, node: &backend.Node{Shape: shape, Dtype: dt}}
 }
 
-// setBuffer gives a its data; buf's reference is owned by a from now on.
-func (a *Array) setBuffer(buf *buffer, strides []int, offset int) {
-	if a.slot != nil {
-		releaseSlot(a.slot)
-	}
-	s := &dataSlot{buf: buf}
-	a.slot = s
-	a.strides = strides
-	a.offset = offset
-	runtime.AddCleanup(a, releaseSlot, s)
+// fromStorage returns an evaluated array holding st row-major; it takes over the caller's
+// reference.
+func fromStorage(shape []int, dt Dtype, st backend.Storage) *Array {
+	a := newArray(shape, dt, nil)
+	a.node.Set(st)
+	a.adopt()
+	return a
 }
 
-// alloc gives a fresh contiguous storage for its elements.
-func (a *Array) alloc() {
-	a.setBuffer(pool.get(a.Size()*a.dtype.Size()), nil, 0)
-}
+// adopt registers the release of a's storage for when a becomes unreachable; it is
+// called once a's node has been given storage.
+func (a *Array) adopt() { runtime.AddCleanup(a, releaseNode, a.node) }
+
+func releaseNode(n *backend.Node) { n.Free() }
 
 // freeData drops a's data but keeps its primitive and inputs, so it can be recomputed.
-func (a *Array) freeData() {
-	if a.slot != nil {
-		releaseSlot(a.slot)
-		a.slot = nil
-		a.strides, a.offset = nil, 0
-	}
-}
+func (a *Array) freeData() { a.node.Free() }
 
 // detach drops the primitive and inputs of an evaluated array, making it a leaf.
 func (a *Array) detach() { a.prim, a.inputs = nil, nil }
@@ -87,7 +82,7 @@ func (a *Array) Size() int { return numel(a.shape) }
 func (a *Array) NBytes() int { return a.Size() * a.dtype.Size() }
 
 // Evaluated reports whether the array holds data.
-func (a *Array) Evaluated() bool { return a.slot != nil }
+func (a *Array) Evaluated() bool { return a.node.Storage != nil }
 
 // Inputs returns the arrays this one is computed from; an evaluated array has none.
 func (a *Array) Inputs() []*Array { return a.inputs }
@@ -99,219 +94,42 @@ func (a *Array) Primitive() Primitive { return a.prim }
 // data (as if it had been passed to Eval) and returns the array.
 func (a *Array) Retain() *Array { a.keep = true; return a }
 
-func numel(shape []int) int {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	return n
-}
+func numel(shape []int) int { return backend.Numel(shape) }
 
-func rowMajorStrides(shape []int) []int {
-	st := make([]int, len(shape))
-	s := 1
-	for i := len(shape) - 1; i >= 0; i-- {
-		st[i] = s
-		s *= shape[i]
-	}
-	return st
-}
-
-// isContiguous reports whether an evaluated array's data is row-major and dense.
-func (a *Array) isContiguous() bool {
-	if a.strides == nil {
-		return true
-	}
-	s := 1
-	for i := len(a.shape) - 1; i >= 0; i-- {
-		if a.shape[i] != 1 && a.strides[i] != s {
-			return false
-		}
-		s *= a.shape[i]
-	}
-	return true
-}
-
-func (a *Array) stridesOrDefault() []int {
-	if a.strides != nil {
-		return a.strides
-	}
-	return rowMajorStrides(a.shape)
-}
-
-// raw returns the bytes of a contiguous evaluated array.
-func (a *Array) raw() []byte {
-	es := a.dtype.Size()
-	return a.slot.buf.bytes[a.offset*es : (a.offset+a.Size())*es]
-}
-
-// contiguous returns an evaluated array with the same values laid out row-major: a itself
-// when it already is, or a copy.
-func (a *Array) contiguous() *Array {
-	if a.isContiguous() {
-		return a
-	}
-	c := scratch(a.shape, a.dtype)
-	copyStrided(c.raw(), a)
-	return c
-}
-
-// scratch returns an evaluated array for a kernel's temporary use: its memory comes from
-// the Go heap, not the buffer pool, so it neither counts as active memory nor waits for a
-// cleanup to be returned; it is garbage as soon as the kernel drops it.
-func scratch(shape []int, dt Dtype) *Array {
-	c := &Array{shape: shape, dtype: dt}
-	n := numel(shape) * dt.Size()
-	words := make([]uint64, (n+7)/8)
-	var bs []byte
-	if n > 0 {
-		bs = unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), n)
-	}
-	c.slot = &dataSlot{buf: &buffer{bytes: bs, external: true, keep: words}}
-	c.slot.buf.refs.Store(1)
-	return c
-}
-
-func viewAs[T any](b []byte) []T {
-	if len(b) == 0 {
-		return nil
-	}
-	var z T
-	return unsafe.Slice((*T)(unsafe.Pointer(&b[0])), len(b)/int(unsafe.Sizeof(z)))
-}
-
-// floats returns a contiguous float32 copy or view of an evaluated array's values.
-func floats(a *Array) []float32 {
-	c := a.contiguous()
-	b := c.raw()
-	switch a.dtype {
-	case Float32:
-		return viewAs[float32](b)
-	case Float16:
-		out := make([]float32, c.Size())
-		half.F16sToF32s(out, viewAs[uint16](b))
-		return out
-	case Bfloat16:
-		out := make([]float32, c.Size())
-		half.BF16sToF32s(out, viewAs[uint16](b))
-		return out
-	}
-	ints := ints(c)
-	out := make([]float32, len(ints))
-	for i, v := range ints {
-		out[i] = float32(v)
-	}
-	return out
-}
-
-// ints returns a contiguous int64 copy of an evaluated array's values.
-func ints(a *Array) []int64 {
-	c := a.contiguous()
-	b := c.raw()
-	out := make([]int64, c.Size())
-	switch a.dtype {
-	case Bool, Uint8:
-		for i, v := range b {
-			out[i] = int64(v)
-		}
-	case Uint32:
-		for i, v := range viewAs[uint32](b) {
-			out[i] = int64(v)
-		}
-	case Int32:
-		for i, v := range viewAs[int32](b) {
-			out[i] = int64(v)
-		}
-	case Int64:
-		copy(out, viewAs[int64](b))
-	default:
-		for i, v := range floats(c) {
-			out[i] = int64(v)
-		}
-	}
-	return out
-}
-
-// outFloats allocates out and returns a float32 slice to write its values into, and a
-// commit function that stores them in out's dtype.
-func outFloats(out *Array) ([]float32, func()) {
-	out.alloc()
-	if out.dtype == Float32 {
-		return viewAs[float32](out.raw()), func() {}
-	}
-	tmp := make([]float32, out.Size())
-	return tmp, func() { storeFloats(out, tmp) }
-}
-
-// outInts is outFloats for integer and bool outputs.
-func outInts(out *Array) ([]int64, func()) {
-	out.alloc()
-	if out.dtype == Int64 {
-		return viewAs[int64](out.raw()), func() {}
-	}
-	tmp := make([]int64, out.Size())
-	return tmp, func() { storeInts(out, tmp) }
-}
-
-func storeFloats(out *Array, v []float32) {
-	b := out.raw()
-	switch out.dtype {
-	case Float32:
-		copy(viewAs[float32](b), v)
-	case Float16:
-		half.F32sToF16s(viewAs[uint16](b), v)
-	case Bfloat16:
-		half.F32sToBF16s(viewAs[uint16](b), v)
-	default:
-		iv := make([]int64, len(v))
-		for i, f := range v {
-			iv[i] = int64(f)
-		}
-		storeInts(out, iv)
-	}
-}
-
-func storeInts(out *Array, v []int64) {
-	b := out.raw()
-	switch out.dtype {
-	case Bool:
-		for i, x := range v {
-			if x != 0 {
-				b[i] = 1
-			} else {
-				b[i] = 0
-			}
-		}
-	case Uint8:
-		for i, x := range v {
-			b[i] = uint8(x)
-		}
-	case Uint32:
-		d := viewAs[uint32](b)
-		for i, x := range v {
-			d[i] = uint32(x)
-		}
-	case Int32:
-		d := viewAs[int32](b)
-		for i, x := range v {
-			d[i] = int32(x)
-		}
-	case Int64:
-		copy(viewAs[int64](b), v)
-	default:
-		f := make([]float32, len(v))
-		for i, x := range v {
-			f[i] = float32(x)
-		}
-		storeFloats(out, f)
-	}
-}
-
-// Float32s evaluates the array and returns its values as float32, row-major.
-func (a *Array) Float32s() []float32 {
+// HostBytes evaluates the array and returns its elements as row-major little-endian
+// bytes: the array's memory itself when it is host memory laid out row-major (mapped
+// true: read-only, valid while the array is alive), a copy otherwise (a strided view,
+// or storage of a device backend). It is the one path from an array's storage to the
+// host; Bytes, Float32s, Item, printing and saving all go through it.
+func (a *Array) HostBytes() (b []byte, mapped bool) {
 	Eval(a)
-	f := floats(a)
-	if a.dtype == Float32 && a.isContiguous() {
+	return cpu.HostBytes(a.node)
+}
+
+// hostNode returns a's values (evaluating it) as a row-major host node for cpu's
+// converters, and whether its bytes are the array's own memory.
+func hostNode(a *Array) (*backend.Node, bool) {
+	b, mapped := a.HostBytes()
+	return &backend.Node{Shape: a.shape, Dtype: a.dtype, Storage: cpu.External(b, nil)}, mapped
+}
+
+// floats returns a's values as float32; they may be a's own memory: do not modify.
+func floats(a *Array) []float32 {
+	n, _ := hostNode(a)
+	return cpu.Floats(n)
+}
+
+// ints returns a copy of a's values as int64.
+func ints(a *Array) []int64 {
+	n, _ := hostNode(a)
+	return cpu.Ints(n)
+}
+
+// Float32s evaluates the array and returns a copy of its values as float32, row-major.
+func (a *Array) Float32s() []float32 {
+	n, mapped := hostNode(a)
+	f := cpu.Floats(n)
+	if mapped && a.dtype == Float32 {
 		return append([]float32(nil), f...)
 	}
 	return f
@@ -329,7 +147,6 @@ func (a *Array) Float64s() []float64 {
 
 // Ints evaluates the array and returns its values as int, row-major (floats truncate).
 func (a *Array) Ints() []int {
-	Eval(a)
 	v := ints(a)
 	out := make([]int, len(v))
 	for i, x := range v {
@@ -340,7 +157,6 @@ func (a *Array) Ints() []int {
 
 // Bools evaluates the array and returns its values as bool, row-major.
 func (a *Array) Bools() []bool {
-	Eval(a)
 	v := ints(a)
 	out := make([]bool, len(v))
 	for i, x := range v {
@@ -354,7 +170,6 @@ func (a *Array) Item() float64 {
 	if a.Size() != 1 {
 		panicf("Item", "array of shape %v has %d elements; Item needs exactly one", a.shape, a.Size())
 	}
-	Eval(a)
 	if a.dtype.IsFloat() {
 		return float64(floats(a)[0])
 	}

@@ -4,8 +4,8 @@ import (
 	"math/rand"
 	"testing"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/backend/blas"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
 // BenchmarkMatmul1024 reports GFLOP/s of a 1024² float32 product through mx.Matmul

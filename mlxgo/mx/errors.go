@@ -28,9 +28,24 @@ func panicf(op, format string, args ...any) {
 	panic(&Error{Op: op, Msg: fmt.Sprintf(format, args...), Caller: callerOutside()})
 }
 
+// Panicf panics with an *Error for op the way mx's own ops do, for ops defined in other
+// packages (see NewArray): the error names the first caller outside mx and outside the
+// package that calls Panicf.
+func Panicf(op, format string, args ...any) {
+	pkg := ""
+	if pc, _, _, ok := runtime.Caller(1); ok {
+		fn := runtime.FuncForPC(pc).Name()
+		slash := strings.LastIndex(fn, "/")
+		if dot := strings.Index(fn[slash+1:], "."); dot >= 0 {
+			pkg = fn[:slash+1+dot]
+		}
+	}
+	panic(&Error{Op: op, Msg: fmt.Sprintf(format, args...), Caller: callerOutside(pkg)})
+}
+
 // callerOutside returns the file:line of the first stack frame that is not in mlxgo's
-// own array packages (tests of those packages count as callers).
-func callerOutside() string {
+// own array packages nor in package also (tests of those packages count as callers).
+func callerOutside(also ...string) string {
 	pcs := make([]uintptr, 64)
 	n := runtime.Callers(3, pcs)
 	frames := runtime.CallersFrames(pcs[:n])
@@ -38,6 +53,9 @@ func callerOutside() string {
 		f, more := frames.Next()
 		fn := f.Function
 		internal := strings.HasPrefix(fn, modulePrefix+".") || strings.HasPrefix(fn, modulePrefix+"/")
+		for _, p := range also {
+			internal = internal || (p != "" && strings.HasPrefix(fn, p+"."))
+		}
 		if internal && strings.Contains(f.File, "_test.go") {
 			internal = false
 		}

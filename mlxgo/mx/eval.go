@@ -4,62 +4,30 @@ import (
 	"reflect"
 	"sync"
 	"sync/atomic"
+
+	"github.com/mlxgo/mlxgo/mlxgo/backend"
 )
 
-// Primitive is an operation in the graph. Each primitive keeps its forward kernel and
-// its vector-Jacobian product together, so everything about an op is in one place.
+// Primitive is an operation in the graph: an op descriptor (package backend: name and
+// parameters, the data a backend's kernel needs) and the op's vector-Jacobian product.
+// Its shape and dtype rule is the function that builds it (Matmul, RMSNorm, ...; for an
+// op defined outside mx, the caller of [NewArray]). Kernels live in the backends.
 type Primitive interface {
-	// Name is the op's name as printed in errors and graph dumps.
-	Name() string
-	// Eval computes out's data from its evaluated inputs on the CPU.
-	Eval(inputs []*Array, out *Array)
+	// Op returns the descriptor backends execute.
+	Op() backend.Op
 	// VJP returns, for each input, the product of the output cotangent with the
 	// Jacobian (nil where an input gets no gradient). It builds lazy arrays.
 	VJP(inputs []*Array, out, cotangent *Array) []*Array
 }
 
-// Backend runs a topologically ordered list of arrays whose inputs are evaluated or
-// earlier in the list. A backend may take the whole list at once (to lower it to another
-// executor, as a Metal backend through MLX's C API would); it calls done(i) once the
-// i-th array holds its data so Eval can release buffers no longer needed.
-type Backend interface {
-	Name() string
-	Run(tape []*Array, done func(i int))
-}
-
-type cpuBackend struct{}
-
-func (cpuBackend) Name() string { return "cpu" }
-
-func (cpuBackend) Run(tape []*Array, done func(int)) {
-	for i, a := range tape {
-		a.prim.Eval(a.inputs, a)
-		kernelCount.Add(1)
-		done(i)
-	}
-}
-
-var (
-	backend     Backend = cpuBackend{}
-	evalMu      sync.Mutex
-	kernelCount atomic.Uint64
-)
-
-// SetBackend makes b the executor of every later Eval and returns the previous one.
-func SetBackend(b Backend) Backend {
-	evalMu.Lock()
-	defer evalMu.Unlock()
-	old := backend
-	backend = b
-	return old
-}
-
-// CurrentBackend returns the backend Eval uses.
-func CurrentBackend() Backend { return backend }
-
 // KernelCount returns how many primitives have been executed since the program started:
 // building a graph does not change it, evaluating one does.
 func KernelCount() uint64 { return kernelCount.Load() }
+
+var (
+	evalMu      sync.Mutex
+	kernelCount atomic.Uint64
+)
 
 // Eval evaluates every array found in its arguments, which may be arrays or any pytree
 // of them (maps, slices, structs with exported fields, pointers). The arrays passed keep
@@ -100,12 +68,23 @@ func evalArrays(outs []*Array) {
 	uses := make(map[*Array]int, len(tape))
 	for _, a := range tape {
 		for _, in := range a.inputs {
-			if in.slot == nil {
+			if !in.Evaluated() {
 				uses[in]++
 			}
 		}
 	}
-	backend.Run(tape, func(i int) {
+	steps := make([]backend.Step, len(tape))
+	for i, a := range tape {
+		ins := make([]*backend.Node, len(a.inputs))
+		for j, in := range a.inputs {
+			ins[j] = in.node
+		}
+		steps[i] = backend.Step{Op: a.prim.Op(), Inputs: ins, Out: a.node}
+	}
+	defer opErrors()
+	current().Run(steps, func(i int) {
+		tape[i].adopt()
+		kernelCount.Add(1)
 		for _, in := range tape[i].inputs {
 			n, ok := uses[in]
 			if !ok {
@@ -122,7 +101,7 @@ func evalArrays(outs []*Array) {
 		}
 	})
 	for _, a := range tape {
-		if a.slot != nil && (requested[a] || a.keep) {
+		if a.Evaluated() && (requested[a] || a.keep) {
 			a.detach()
 		}
 	}
@@ -138,7 +117,7 @@ func topoSort(outs []*Array) []*Array {
 	}
 	var stack []frame
 	for _, o := range outs {
-		if o == nil || o.slot != nil || visited[o] {
+		if o == nil || o.Evaluated() || visited[o] {
 			continue
 		}
 		visited[o] = true
@@ -148,7 +127,7 @@ func topoSort(outs []*Array) []*Array {
 			if top.i < len(top.a.inputs) {
 				in := top.a.inputs[top.i]
 				top.i++
-				if in.slot == nil && !visited[in] {
+				if !in.Evaluated() && !visited[in] {
 					visited[in] = true
 					stack = append(stack, frame{in, 0})
 				}

@@ -110,15 +110,6 @@ func gradCases() []gradCase {
 		{"SDPA-additive", [][]int{{1, 2, 3, 4}, {1, 2, 3, 4}, {1, 2, 3, 4}, {3, 3}}, -1, 1, func(x []*mx.Array) *mx.Array {
 			return mx.ScaledDotProductAttention(x[0], x[1], x[2], 0.5, x[3])
 		}},
-		{"CrossEntropy", [][]int{{2, 3, 5}}, -2, 2, func(x []*mx.Array) *mx.Array {
-			return mx.CrossEntropy(x[0], mx.FromSlice([]int32{0, 4, 2, 1, 3, 3}, 2, 3))
-		}},
-		{"CrossEntropyGrad", [][]int{{3, 5}}, -2, 2, func(x []*mx.Array) *mx.Array {
-			g := mx.GradOf(func(l *mx.Array) *mx.Array {
-				return mx.Sum(mx.Multiply(mx.CrossEntropy(l, mx.FromSlice([]int32{0, 4, 2})), mx.FromSlice([]float32{1, 2, 3})), nil, false)
-			})
-			return g(x[0])
-		}},
 		{"SiluGrad", [][]int{{3, 4}}, -2, 2, func(x []*mx.Array) *mx.Array {
 			return mx.GradOf(func(a *mx.Array) *mx.Array { return mx.Sum(mx.Square(mx.Silu(a)), nil, false) })(x[0])
 		}},

@@ -92,6 +92,12 @@ func viewAsUnaligned64(raw []byte) func(i int) float64 {
 	}
 }
 
+// hostData returns a's row-major bytes for writing (its memory, or a copy).
+func hostData(a *Array) []byte {
+	b, _ := a.HostBytes()
+	return b
+}
+
 // SaveSafetensors evaluates the arrays and writes them to path in the safetensors
 // format, through a temporary file renamed into place: a crash never leaves a partial
 // file behind.
@@ -103,7 +109,7 @@ func SaveSafetensors(path string, arrays map[string]*Array, metadata map[string]
 	}
 	Eval(all)
 	for name, a := range arrays {
-		ts = append(ts, safetensors.Tensor{Name: name, Dtype: toST[a.dtype], Shape: cloneInts(a.shape), Data: a.contiguous().raw()})
+		ts = append(ts, safetensors.Tensor{Name: name, Dtype: toST[a.dtype], Shape: cloneInts(a.shape), Data: hostData(a)})
 	}
 	if err := safetensors.Write(path, ts, metadata); err != nil {
 		return fmt.Errorf("saving %s: %w", path, err)

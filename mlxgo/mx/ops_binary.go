@@ -1,9 +1,6 @@
 package mx
 
-import (
-	"fmt"
-	"math"
-)
+import "github.com/mlxgo/mlxgo/mlxgo/backend"
 
 // asArray turns a Go number into a scalar array that takes like's dtype (MLX's weak
 // scalar typing), and returns arrays unchanged.
@@ -94,288 +91,34 @@ func broadcastShapes(op string, a, b []int) []int {
 	return out
 }
 
-// bcastStrides returns strides that read an input of shape in as if it had shape out.
-func bcastStrides(in, out []int) []int {
-	st := make([]int, len(out))
-	s := 1
-	for i := len(out) - 1; i >= 0; i-- {
-		j := len(in) - len(out) + i
-		if j >= 0 && in[j] != 1 {
-			st[i] = s
-		}
-		if j >= 0 {
-			s *= in[j]
-		}
-	}
-	return st
-}
-
-// bcastIndex calls f(o, ia, ib) over every output position with the matching input
-// offsets, running whole inner rows at a time.
-func bcastLoop(shape, sa, sb []int, f func(o, ia, ib, n, da, db int)) {
-	n := len(shape)
-	total := numel(shape)
-	if total == 0 {
-		return
-	}
-	if n == 0 {
-		f(0, 0, 0, 1, 0, 0)
-		return
-	}
-	inner := shape[n-1]
-	idx := make([]int, n)
-	ia, ib := 0, 0
-	for o := 0; o < total; o += inner {
-		f(o, ia, ib, inner, sa[n-1], sb[n-1])
-		for d := n - 2; d >= 0; d-- {
-			idx[d]++
-			ia += sa[d]
-			ib += sb[d]
-			if idx[d] < shape[d] {
-				break
-			}
-			ia -= sa[d] * idx[d]
-			ib -= sb[d] * idx[d]
-			idx[d] = 0
-		}
-	}
-}
-
-type binKind int
+type binKind = backend.BinaryKind
 
 const (
-	opAdd binKind = iota
-	opSub
-	opMul
-	opDiv
-	opMax
-	opMin
-	opPow
-	opEq
-	opNe
-	opLt
-	opLe
-	opGt
-	opGe
-	opAnd
-	opOr
-	opFloorDiv
-	opRemainder
-	opAtan2
+	opAdd       = backend.Add
+	opSub       = backend.Subtract
+	opMul       = backend.Multiply
+	opDiv       = backend.Divide
+	opMax       = backend.Maximum
+	opMin       = backend.Minimum
+	opPow       = backend.Power
+	opEq        = backend.Equal
+	opNe        = backend.NotEqual
+	opLt        = backend.Less
+	opLe        = backend.LessEqual
+	opGt        = backend.Greater
+	opGe        = backend.GreaterEqual
+	opAnd       = backend.LogicalAnd
+	opOr        = backend.LogicalOr
+	opFloorDiv  = backend.FloorDivide
+	opRemainder = backend.Remainder
+	opAtan2     = backend.Atan2
 )
-
-var binNames = [...]string{"Add", "Subtract", "Multiply", "Divide", "Maximum", "Minimum", "Power",
-	"Equal", "NotEqual", "Less", "LessEqual", "Greater", "GreaterEqual", "LogicalAnd", "LogicalOr",
-	"FloorDivide", "Remainder", "Atan2"}
 
 type binaryPrim struct{ k binKind }
 
-func (p binaryPrim) Name() string { return binNames[p.k] }
+func (p binaryPrim) Op() backend.Op { return backend.Binary{Kind: p.k} }
 
 func (p binaryPrim) isCompare() bool { return p.k >= opEq && p.k <= opOr }
-
-func applyF(k binKind, x, y float32) float32 {
-	switch k {
-	case opAdd:
-		return x + y
-	case opSub:
-		return x - y
-	case opMul:
-		return x * y
-	case opDiv:
-		return x / y
-	case opMax:
-		if x != x || x > y {
-			return x
-		}
-		return y
-	case opMin:
-		if x != x || x < y {
-			return x
-		}
-		return y
-	case opPow:
-		return float32(math.Pow(float64(x), float64(y)))
-	case opFloorDiv:
-		return float32(math.Floor(float64(x / y)))
-	case opRemainder:
-		r := float32(math.Mod(float64(x), float64(y)))
-		if r != 0 && (r < 0) != (y < 0) {
-			r += y
-		}
-		return r
-	case opAtan2:
-		return float32(math.Atan2(float64(x), float64(y)))
-	}
-	return b2f(cmpF(k, x, y))
-}
-
-func cmpF(k binKind, x, y float32) bool {
-	switch k {
-	case opEq:
-		return x == y
-	case opNe:
-		return x != y
-	case opLt:
-		return x < y
-	case opLe:
-		return x <= y
-	case opGt:
-		return x > y
-	case opGe:
-		return x >= y
-	case opAnd:
-		return x != 0 && y != 0
-	case opOr:
-		return x != 0 || y != 0
-	}
-	panic("unreachable")
-}
-
-func b2f(b bool) float32 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-func applyI(k binKind, x, y int64) int64 {
-	switch k {
-	case opAdd:
-		return x + y
-	case opSub:
-		return x - y
-	case opMul:
-		return x * y
-	case opMax:
-		return max(x, y)
-	case opMin:
-		return min(x, y)
-	case opPow:
-		r := int64(1)
-		for i := int64(0); i < y; i++ {
-			r *= x
-		}
-		return r
-	case opFloorDiv, opDiv:
-		if y == 0 {
-			return 0
-		}
-		q := x / y
-		if (x%y != 0) && ((x < 0) != (y < 0)) {
-			q--
-		}
-		return q
-	case opRemainder:
-		if y == 0 {
-			return 0
-		}
-		r := x % y
-		if r != 0 && (r < 0) != (y < 0) {
-			r += y
-		}
-		return r
-	case opEq:
-		return b2i(x == y)
-	case opNe:
-		return b2i(x != y)
-	case opLt:
-		return b2i(x < y)
-	case opLe:
-		return b2i(x <= y)
-	case opGt:
-		return b2i(x > y)
-	case opGe:
-		return b2i(x >= y)
-	case opAnd:
-		return b2i(x != 0 && y != 0)
-	case opOr:
-		return b2i(x != 0 || y != 0)
-	}
-	panic(fmt.Sprintf("mx: integer %s is not supported", binNames[k]))
-}
-
-func b2i(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-func (p binaryPrim) Eval(in []*Array, out *Array) {
-	a, b := in[0], in[1]
-	ct := PromoteTypes(a.dtype, b.dtype)
-	sa, sb := bcastStrides(a.shape, out.shape), bcastStrides(b.shape, out.shape)
-	if ct.IsFloat() {
-		x, y := floats(a), floats(b)
-		o, commit := outFloats(out)
-		if len(x) == len(o) && len(y) == len(o) {
-			parallelFor(len(o), 1<<15, func(lo, hi int) { floatVV(p.k, o[lo:hi], x[lo:hi], y[lo:hi]) })
-		} else {
-			bcastLoop(out.shape, sa, sb, func(oi, ia, ib, n, da, db int) {
-				if da == 1 && db == 0 {
-					floatVS(p.k, o[oi:oi+n], x[ia:ia+n], y[ib])
-					return
-				}
-				for j := 0; j < n; j++ {
-					o[oi+j] = applyF(p.k, x[ia+j*da], y[ib+j*db])
-				}
-			})
-		}
-		commit()
-		return
-	}
-	x, y := ints(a), ints(b)
-	o, commit := outInts(out)
-	bcastLoop(out.shape, sa, sb, func(oi, ia, ib, n, da, db int) {
-		for j := 0; j < n; j++ {
-			o[oi+j] = applyI(p.k, x[ia+j*da], y[ib+j*db])
-		}
-	})
-	commit()
-}
-
-func floatVV(k binKind, o, x, y []float32) {
-	switch k {
-	case opAdd:
-		for i := range o {
-			o[i] = x[i] + y[i]
-		}
-	case opSub:
-		for i := range o {
-			o[i] = x[i] - y[i]
-		}
-	case opMul:
-		for i := range o {
-			o[i] = x[i] * y[i]
-		}
-	case opDiv:
-		for i := range o {
-			o[i] = x[i] / y[i]
-		}
-	default:
-		for i := range o {
-			o[i] = applyF(k, x[i], y[i])
-		}
-	}
-}
-
-func floatVS(k binKind, o, x []float32, y float32) {
-	switch k {
-	case opAdd:
-		for i := range o {
-			o[i] = x[i] + y
-		}
-	case opMul:
-		for i := range o {
-			o[i] = x[i] * y
-		}
-	default:
-		for i := range o {
-			o[i] = applyF(k, x[i], y)
-		}
-	}
-}
 
 func (p binaryPrim) VJP(in []*Array, out, g *Array) []*Array {
 	a, b := in[0], in[1]
@@ -414,7 +157,7 @@ func (p binaryPrim) VJP(in []*Array, out, g *Array) []*Array {
 }
 
 func binary(k binKind, a, b any) *Array {
-	op := binNames[k]
+	op := k.String()
 	x, y := binOperands(op, a, b)
 	shape := broadcastShapes(op, x.shape, y.shape)
 	dt := PromoteTypes(x.dtype, y.dtype)

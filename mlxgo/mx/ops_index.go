@@ -1,35 +1,12 @@
 package mx
 
+import "github.com/mlxgo/mlxgo/mlxgo/backend"
+
 // --- Take ---
 
 type takePrim struct{ axis int }
 
-func (p takePrim) Name() string { return "Take" }
-
-func (p takePrim) Eval(in []*Array, out *Array) {
-	a, idx := in[0].contiguous(), ints(in[1])
-	es := a.dtype.Size()
-	d := a.shape[p.axis]
-	outer := numel(a.shape[:p.axis])
-	inner := numel(a.shape[p.axis+1:]) * es
-	out.alloc()
-	src, dst := a.raw(), out.raw()
-	for i, v := range idx {
-		if v < 0 {
-			v += int64(d)
-		}
-		if v < 0 || v >= int64(d) {
-			panicf("Take", "index %d out of range for axis %d of shape %v", idx[i], p.axis, a.shape)
-		}
-		idx[i] = v
-	}
-	n := len(idx)
-	for o := 0; o < outer; o++ {
-		for j, v := range idx {
-			copy(dst[(o*n+j)*inner:(o*n+j+1)*inner], src[(o*d+int(v))*inner:(o*d+int(v)+1)*inner])
-		}
-	}
-}
+func (p takePrim) Op() backend.Op { return backend.Take{Axis: p.axis} }
 
 func (p takePrim) VJP(in []*Array, _, g *Array) []*Array {
 	return []*Array{scatterAddAxis(g, in[1], in[0].shape, p.axis), nil}
@@ -51,32 +28,7 @@ func Take(a, indices *Array, axis int) *Array {
 // transpose of Take.
 type scatterAddPrim struct{ axis int }
 
-func (p scatterAddPrim) Name() string { return "ScatterAdd" }
-
-func (p scatterAddPrim) Eval(in []*Array, out *Array) {
-	g, idx := floats(in[0]), ints(in[1])
-	o, commit := outFloats(out)
-	for i := range o {
-		o[i] = 0
-	}
-	d := out.shape[p.axis]
-	outer := numel(out.shape[:p.axis])
-	inner := numel(out.shape[p.axis+1:])
-	n := len(idx)
-	for oi := 0; oi < outer; oi++ {
-		for j, v := range idx {
-			if v < 0 {
-				v += int64(d)
-			}
-			dst := o[(oi*d+int(v))*inner : (oi*d+int(v)+1)*inner]
-			src := g[(oi*n+j)*inner : (oi*n+j+1)*inner]
-			for k := range dst {
-				dst[k] += src[k]
-			}
-		}
-	}
-	commit()
-}
+func (p scatterAddPrim) Op() backend.Op { return backend.ScatterAdd{Axis: p.axis} }
 
 func (p scatterAddPrim) VJP(in []*Array, _, g *Array) []*Array {
 	return []*Array{Take(g, in[1], p.axis), nil}
@@ -90,34 +42,7 @@ func scatterAddAxis(g, idx *Array, shape []int, axis int) *Array {
 
 type takeAlongPrim struct{ axis int }
 
-func (p takeAlongPrim) Name() string { return "TakeAlongAxis" }
-
-func (p takeAlongPrim) Eval(in []*Array, out *Array) {
-	a, idx := in[0].contiguous(), ints(in[1])
-	es := a.dtype.Size()
-	d := a.shape[p.axis]
-	m := out.shape[p.axis]
-	outer := numel(out.shape[:p.axis])
-	inner := numel(out.shape[p.axis+1:])
-	out.alloc()
-	src, dst := a.raw(), out.raw()
-	for o := 0; o < outer; o++ {
-		for j := 0; j < m; j++ {
-			for k := 0; k < inner; k++ {
-				pos := (o*m+j)*inner + k
-				v := idx[pos]
-				if v < 0 {
-					v += int64(d)
-				}
-				if v < 0 || v >= int64(d) {
-					panicf("TakeAlongAxis", "index %d out of range for axis %d of shape %v", idx[pos], p.axis, a.shape)
-				}
-				s := (o*d+int(v))*inner + k
-				copy(dst[pos*es:(pos+1)*es], src[s*es:(s+1)*es])
-			}
-		}
-	}
-}
+func (p takeAlongPrim) Op() backend.Op { return backend.TakeAlongAxis{Axis: p.axis} }
 
 func (p takeAlongPrim) VJP(in []*Array, _, g *Array) []*Array {
 	return []*Array{newArray(cloneInts(in[0].shape), g.dtype, putAlongAddPrim{p.axis}, g, in[1]), nil}
@@ -125,32 +50,7 @@ func (p takeAlongPrim) VJP(in []*Array, _, g *Array) []*Array {
 
 type putAlongAddPrim struct{ axis int }
 
-func (p putAlongAddPrim) Name() string { return "ScatterAddAlongAxis" }
-
-func (p putAlongAddPrim) Eval(in []*Array, out *Array) {
-	g, idx := floats(in[0]), ints(in[1])
-	o, commit := outFloats(out)
-	for i := range o {
-		o[i] = 0
-	}
-	d := out.shape[p.axis]
-	m := in[0].shape[p.axis]
-	outer := numel(in[0].shape[:p.axis])
-	inner := numel(in[0].shape[p.axis+1:])
-	for oi := 0; oi < outer; oi++ {
-		for j := 0; j < m; j++ {
-			for k := 0; k < inner; k++ {
-				pos := (oi*m+j)*inner + k
-				v := idx[pos]
-				if v < 0 {
-					v += int64(d)
-				}
-				o[(oi*d+int(v))*inner+k] += g[pos]
-			}
-		}
-	}
-	commit()
-}
+func (p putAlongAddPrim) Op() backend.Op { return backend.ScatterAddAlongAxis{Axis: p.axis} }
 
 func (p putAlongAddPrim) VJP(in []*Array, _, g *Array) []*Array {
 	return []*Array{TakeAlongAxis(g, in[1], p.axis), nil}

@@ -1,24 +1,23 @@
 package mx
 
 import (
-	"math"
 	"slices"
 	"sort"
+
+	"github.com/mlxgo/mlxgo/mlxgo/backend"
 )
 
-type redKind int
+type redKind = backend.ReduceKind
 
 const (
-	redSum redKind = iota
-	redMax
-	redMin
-	redProd
-	redArgMax
-	redArgMin
-	redLogSumExp
+	redSum       = backend.Sum
+	redMax       = backend.Max
+	redMin       = backend.Min
+	redProd      = backend.Prod
+	redArgMax    = backend.ArgMax
+	redArgMin    = backend.ArgMin
+	redLogSumExp = backend.LogSumExp
 )
-
-var redNames = [...]string{"Sum", "Max", "Min", "Prod", "ArgMax", "ArgMin", "LogSumExp"}
 
 // reducePrim reduces axes (sorted) and keeps them as size-1 dimensions.
 type reducePrim struct {
@@ -26,165 +25,7 @@ type reducePrim struct {
 	axes []int
 }
 
-func (p reducePrim) Name() string { return redNames[p.k] }
-
-// rowsLast returns the values of a with the reduced axes moved last, as float32 or int64
-// rows of length r.
-func rowsLast(a *Array, axes []int) (f []float32, iv []int64, r int) {
-	n := a.Ndim()
-	red := map[int]bool{}
-	for _, ax := range axes {
-		red[ax] = true
-	}
-	var perm []int
-	r = 1
-	for i := 0; i < n; i++ {
-		if !red[i] {
-			perm = append(perm, i)
-		}
-	}
-	for _, ax := range axes {
-		perm = append(perm, ax)
-		r *= a.shape[ax]
-	}
-	v := a
-	if !isIdentity(perm) {
-		st := a.stridesOrDefault()
-		ns := make([]int, n)
-		shape := make([]int, n)
-		for i, ax := range perm {
-			ns[i], shape[i] = st[ax], a.shape[ax]
-		}
-		v = &Array{shape: shape, dtype: a.dtype, slot: a.slot, strides: ns, offset: a.offset}
-	}
-	if a.dtype.IsFloat() {
-		return floats(v), nil, r
-	}
-	return nil, ints(v), r
-}
-
-func isIdentity(p []int) bool {
-	for i, v := range p {
-		if i != v {
-			return false
-		}
-	}
-	return true
-}
-
-func (p reducePrim) Eval(in []*Array, out *Array) {
-	f, iv, r := rowsLast(in[0], p.axes)
-	rows := out.Size()
-	if p.k == redArgMax || p.k == redArgMin {
-		o, commit := outInts(out)
-		if f == nil {
-			f = make([]float32, len(iv))
-			for i, v := range iv {
-				f[i] = float32(v)
-			}
-		}
-		for i := 0; i < rows; i++ {
-			row := f[i*r : (i+1)*r]
-			best := 0
-			for j, v := range row {
-				if (p.k == redArgMax && (v > row[best] || (v != v && row[best] == row[best]))) ||
-					(p.k == redArgMin && (v < row[best] || (v != v && row[best] == row[best]))) {
-					best = j
-				}
-			}
-			o[i] = int64(best)
-		}
-		commit()
-		return
-	}
-	if f != nil {
-		o, commit := outFloats(out)
-		parallelFor(rows, max(1, 4096/max(r, 1)), func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				o[i] = reduceRow(p.k, f[i*r:(i+1)*r])
-			}
-		})
-		commit()
-		return
-	}
-	o, commit := outInts(out)
-	for i := 0; i < rows; i++ {
-		row := iv[i*r : (i+1)*r]
-		var acc int64
-		switch p.k {
-		case redSum:
-			for _, v := range row {
-				acc += v
-			}
-		case redProd:
-			acc = 1
-			for _, v := range row {
-				acc *= v
-			}
-		case redMax:
-			acc = math.MinInt64
-			for _, v := range row {
-				acc = max(acc, v)
-			}
-		case redMin:
-			acc = math.MaxInt64
-			for _, v := range row {
-				acc = min(acc, v)
-			}
-		}
-		o[i] = acc
-	}
-	commit()
-}
-
-func reduceRow(k redKind, row []float32) float32 {
-	switch k {
-	case redSum:
-		var acc float64
-		for _, v := range row {
-			acc += float64(v)
-		}
-		return float32(acc)
-	case redProd:
-		acc := 1.0
-		for _, v := range row {
-			acc *= float64(v)
-		}
-		return float32(acc)
-	case redMax:
-		acc := float32(math.Inf(-1))
-		for _, v := range row {
-			if v > acc || v != v {
-				acc = v
-			}
-		}
-		return acc
-	case redMin:
-		acc := float32(math.Inf(1))
-		for _, v := range row {
-			if v < acc || v != v {
-				acc = v
-			}
-		}
-		return acc
-	case redLogSumExp:
-		m := float32(math.Inf(-1))
-		for _, v := range row {
-			if v > m {
-				m = v
-			}
-		}
-		if math.IsInf(float64(m), 0) {
-			return m
-		}
-		var s float64
-		for _, v := range row {
-			s += float64(expf(v - m))
-		}
-		return m + float32(math.Log(s))
-	}
-	panic("unreachable")
-}
+func (p reducePrim) Op() backend.Op { return backend.Reduce{Kind: p.k, Axes: p.axes} }
 
 func (p reducePrim) VJP(in []*Array, out, g *Array) []*Array {
 	x := in[0]
@@ -226,7 +67,7 @@ func normAxes(op string, axes []int, ndim int) []int {
 }
 
 func reduce(k redKind, a *Array, axes []int, keepDims bool) *Array {
-	op := redNames[k]
+	op := k.String()
 	axes = normAxes(op, axes, a.Ndim())
 	shape := cloneInts(a.shape)
 	for _, ax := range axes {
@@ -340,38 +181,7 @@ func (a *Array) Max(axes ...int) *Array {
 
 type softmaxPrim struct{}
 
-func (softmaxPrim) Name() string { return "Softmax" }
-func (softmaxPrim) Eval(in []*Array, out *Array) {
-	x := floats(in[0])
-	o, commit := outFloats(out)
-	r := in[0].shape[in[0].Ndim()-1]
-	rows := len(x) / max(r, 1)
-	parallelFor(rows, max(1, 4096/max(r, 1)), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			softmaxRow(o[i*r:(i+1)*r], x[i*r:(i+1)*r])
-		}
-	})
-	commit()
-}
-
-func softmaxRow(o, x []float32) {
-	m := float32(math.Inf(-1))
-	for _, v := range x {
-		if v > m {
-			m = v
-		}
-	}
-	var s float64
-	for j, v := range x {
-		e := expf(v - m)
-		o[j] = e
-		s += float64(e)
-	}
-	inv := float32(1 / s)
-	for j := range o {
-		o[j] *= inv
-	}
-}
+func (softmaxPrim) Op() backend.Op { return backend.Softmax{} }
 
 func (softmaxPrim) VJP(_ []*Array, out, g *Array) []*Array {
 	gs := Multiply(g, out)
@@ -402,51 +212,10 @@ type cumsumPrim struct {
 	reverse, inclusive bool
 }
 
-func (cumsumPrim) Name() string { return "Cumsum" }
-func (p cumsumPrim) Eval(in []*Array, out *Array) {
-	r := in[0].shape[in[0].Ndim()-1]
-	if out.dtype.IsFloat() {
-		x := floats(in[0])
-		o, commit := outFloats(out)
-		for i := 0; i*r < len(x); i++ {
-			var acc float64
-			for jj := 0; jj < r; jj++ {
-				j := jj
-				if p.reverse {
-					j = r - 1 - jj
-				}
-				if p.inclusive {
-					acc += float64(x[i*r+j])
-					o[i*r+j] = float32(acc)
-				} else {
-					o[i*r+j] = float32(acc)
-					acc += float64(x[i*r+j])
-				}
-			}
-		}
-		commit()
-		return
-	}
-	x := ints(in[0])
-	o, commit := outInts(out)
-	for i := 0; i*r < len(x); i++ {
-		var acc int64
-		for jj := 0; jj < r; jj++ {
-			j := jj
-			if p.reverse {
-				j = r - 1 - jj
-			}
-			if p.inclusive {
-				acc += x[i*r+j]
-				o[i*r+j] = acc
-			} else {
-				o[i*r+j] = acc
-				acc += x[i*r+j]
-			}
-		}
-	}
-	commit()
+func (p cumsumPrim) Op() backend.Op {
+	return backend.Cumsum{Reverse: p.reverse, Inclusive: p.inclusive}
 }
+
 func (p cumsumPrim) VJP(_ []*Array, _, g *Array) []*Array {
 	return []*Array{newArray(cloneInts(g.shape), g.dtype, cumsumPrim{!p.reverse, p.inclusive}, g)}
 }

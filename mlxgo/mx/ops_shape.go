@@ -1,20 +1,13 @@
 package mx
 
-// setView makes out a view of in's buffer with the given strides and offset.
-func setView(out, in *Array, strides []int, offset int) {
-	in.slot.buf.retain()
-	out.setBuffer(in.slot.buf, strides, offset)
-}
+import "github.com/mlxgo/mlxgo/mlxgo/backend"
 
 // --- Reshape ---
 
 type reshapePrim struct{}
 
-func (reshapePrim) Name() string { return "Reshape" }
-func (reshapePrim) Eval(in []*Array, out *Array) {
-	c := in[0].contiguous()
-	setView(out, c, nil, c.offset)
-}
+func (reshapePrim) Op() backend.Op { return backend.Reshape{} }
+
 func (reshapePrim) VJP(in []*Array, _, g *Array) []*Array {
 	return []*Array{Reshape(g, in[0].shape...)}
 }
@@ -92,15 +85,8 @@ func Squeeze(a *Array, axes ...int) *Array {
 
 type transposePrim struct{ perm []int }
 
-func (p transposePrim) Name() string { return "Transpose" }
-func (p transposePrim) Eval(in []*Array, out *Array) {
-	st := in[0].stridesOrDefault()
-	ns := make([]int, len(p.perm))
-	for i, ax := range p.perm {
-		ns[i] = st[ax]
-	}
-	setView(out, in[0], ns, in[0].offset)
-}
+func (p transposePrim) Op() backend.Op { return backend.Transpose{Perm: p.perm} }
+
 func (p transposePrim) VJP(in []*Array, _, g *Array) []*Array {
 	inv := make([]int, len(p.perm))
 	for i, ax := range p.perm {
@@ -172,19 +158,8 @@ func MoveAxis(a *Array, src, dst int) *Array {
 
 type broadcastPrim struct{}
 
-func (broadcastPrim) Name() string { return "BroadcastTo" }
-func (broadcastPrim) Eval(in []*Array, out *Array) {
-	a := in[0]
-	st := a.stridesOrDefault()
-	ns := make([]int, len(out.shape))
-	lead := len(out.shape) - len(a.shape)
-	for i := range a.shape {
-		if a.shape[i] != 1 {
-			ns[lead+i] = st[i]
-		}
-	}
-	setView(out, a, ns, a.offset)
-}
+func (broadcastPrim) Op() backend.Op { return backend.BroadcastTo{} }
+
 func (broadcastPrim) VJP(in []*Array, _, g *Array) []*Array {
 	return []*Array{sumToShape(g, in[0].shape)}
 }
@@ -205,18 +180,8 @@ func BroadcastTo(a *Array, shape ...int) *Array {
 
 type slicePrim struct{ start, step []int }
 
-func (p slicePrim) Name() string { return "Slice" }
-func (p slicePrim) Eval(in []*Array, out *Array) {
-	a := in[0]
-	st := a.stridesOrDefault()
-	ns := make([]int, len(st))
-	off := a.offset
-	for i := range st {
-		off += p.start[i] * st[i]
-		ns[i] = st[i] * p.step[i]
-	}
-	setView(out, a, ns, off)
-}
+func (p slicePrim) Op() backend.Op { return backend.Slice{Start: p.start, Step: p.step} }
+
 func (p slicePrim) VJP(in []*Array, out, g *Array) []*Array {
 	return []*Array{SliceUpdate(ZerosLike(in[0]), g, p.start, stopsOf(p.start, p.step, out.shape), p.step)}
 }
@@ -314,53 +279,13 @@ func (a *Array) Index(i int) *Array {
 
 type sliceUpdatePrim struct{ start, step []int }
 
-func (p sliceUpdatePrim) Name() string { return "SliceUpdate" }
-func (p sliceUpdatePrim) Eval(in []*Array, out *Array) {
-	out.alloc()
-	es := out.dtype.Size()
-	copy(out.raw(), in[0].contiguous().raw())
-	// A view of out over the region, then copy the update into it element by element.
-	upd := in[1].contiguous().raw()
-	region := &Array{shape: in[1].shape, dtype: out.dtype, slot: out.slot}
-	st := rowMajorStrides(out.shape)
-	region.strides = make([]int, len(st))
-	off := 0
-	for i := range st {
-		off += p.start[i] * st[i]
-		region.strides[i] = st[i] * p.step[i]
-	}
-	region.offset = off
-	scatterStrided(out.slot.buf.bytes, upd, region, es)
-}
+func (p sliceUpdatePrim) Op() backend.Op { return backend.SliceUpdate{Start: p.start, Step: p.step} }
+
 func (p sliceUpdatePrim) VJP(in []*Array, _, g *Array) []*Array {
 	stop := stopsOf(p.start, p.step, in[1].shape)
 	return []*Array{
 		SliceUpdate(g, ZerosLike(in[1]), p.start, stop, p.step),
 		Slice(g, p.start, stop, p.step),
-	}
-}
-
-// scatterStrided writes contiguous src into the strided region view of dst.
-func scatterStrided(dst, src []byte, region *Array, es int) {
-	n := len(region.shape)
-	total := region.Size()
-	if total == 0 {
-		return
-	}
-	idx := make([]int, n)
-	for i := 0; i < total; i++ {
-		off := region.offset
-		for d := 0; d < n; d++ {
-			off += idx[d] * region.strides[d]
-		}
-		copy(dst[off*es:(off+1)*es], src[i*es:(i+1)*es])
-		for d := n - 1; d >= 0; d-- {
-			idx[d]++
-			if idx[d] < region.shape[d] {
-				break
-			}
-			idx[d] = 0
-		}
 	}
 }
 
@@ -375,23 +300,8 @@ func SliceUpdate(a, update *Array, start, stop, step []int) *Array {
 
 type concatPrim struct{ axis int }
 
-func (p concatPrim) Name() string { return "Concatenate" }
-func (p concatPrim) Eval(in []*Array, out *Array) {
-	out.alloc()
-	es := out.dtype.Size()
-	outer := numel(out.shape[:p.axis])
-	rowOut := numel(out.shape[p.axis:]) * es
-	dst := out.raw()
-	col := 0
-	for _, a := range in {
-		src := a.contiguous().raw()
-		row := numel(a.shape[p.axis:]) * es
-		for o := 0; o < outer; o++ {
-			copy(dst[o*rowOut+col:o*rowOut+col+row], src[o*row:(o+1)*row])
-		}
-		col += row
-	}
-}
+func (p concatPrim) Op() backend.Op { return backend.Concatenate{Axis: p.axis} }
+
 func (p concatPrim) VJP(in []*Array, _, g *Array) []*Array {
 	grads := make([]*Array, len(in))
 	off := 0

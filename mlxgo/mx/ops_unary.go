@@ -1,152 +1,43 @@
 package mx
 
-import "math"
+import (
+	"math"
 
-type unKind int
-
-const (
-	opNeg unKind = iota
-	opExp
-	opLog
-	opLog1p
-	opSqrt
-	opRsqrt
-	opSquare
-	opAbs
-	opTanh
-	opSigmoid
-	opSilu
-	opGelu
-	opGeluApprox
-	opCos
-	opSin
-	opErf
-	opSign
-	opFloor
-	opCeil
-	opRound
-	opNot
-	opReciprocal
-	opIsNaN
-	opIsInf
+	"github.com/mlxgo/mlxgo/mlxgo/backend"
 )
 
-var unNames = [...]string{"Negative", "Exp", "Log", "Log1p", "Sqrt", "Rsqrt", "Square", "Abs",
-	"Tanh", "Sigmoid", "Silu", "Gelu", "GeluApprox", "Cos", "Sin", "Erf", "Sign", "Floor", "Ceil",
-	"Round", "LogicalNot", "Reciprocal", "IsNaN", "IsInf"}
+type unKind = backend.UnaryKind
+
+const (
+	opNeg        = backend.Negative
+	opExp        = backend.Exp
+	opLog        = backend.Log
+	opLog1p      = backend.Log1p
+	opSqrt       = backend.Sqrt
+	opRsqrt      = backend.Rsqrt
+	opSquare     = backend.Square
+	opAbs        = backend.Abs
+	opTanh       = backend.Tanh
+	opSigmoid    = backend.Sigmoid
+	opSilu       = backend.Silu
+	opGelu       = backend.Gelu
+	opGeluApprox = backend.GeluApprox
+	opCos        = backend.Cos
+	opSin        = backend.Sin
+	opErf        = backend.Erf
+	opSign       = backend.Sign
+	opFloor      = backend.Floor
+	opCeil       = backend.Ceil
+	opRound      = backend.Round
+	opNot        = backend.LogicalNot
+	opReciprocal = backend.Reciprocal
+	opIsNaN      = backend.IsNaN
+	opIsInf      = backend.IsInf
+)
 
 type unaryPrim struct{ k unKind }
 
-func (p unaryPrim) Name() string { return unNames[p.k] }
-
-func sigmoid32(x float32) float32 { return 1 / (1 + expf(-x)) }
-
-func unaryF(k unKind, x float32) float32 {
-	f := float64(x)
-	switch k {
-	case opNeg:
-		return -x
-	case opExp:
-		return expf(x)
-	case opLog:
-		return float32(math.Log(f))
-	case opLog1p:
-		return float32(math.Log1p(f))
-	case opSqrt:
-		return float32(math.Sqrt(f))
-	case opRsqrt:
-		return float32(1 / math.Sqrt(f))
-	case opSquare:
-		return x * x
-	case opAbs:
-		return float32(math.Abs(f))
-	case opTanh:
-		return float32(math.Tanh(f))
-	case opSigmoid:
-		return sigmoid32(x)
-	case opSilu:
-		return x * sigmoid32(x)
-	case opGelu:
-		return float32(f * (1 + math.Erf(f/math.Sqrt2)) / 2)
-	case opGeluApprox:
-		return float32(0.5 * f * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(f+0.044715*f*f*f))))
-	case opCos:
-		return float32(math.Cos(f))
-	case opSin:
-		return float32(math.Sin(f))
-	case opErf:
-		return float32(math.Erf(f))
-	case opSign:
-		switch {
-		case x > 0:
-			return 1
-		case x < 0:
-			return -1
-		}
-		return x
-	case opFloor:
-		return float32(math.Floor(f))
-	case opCeil:
-		return float32(math.Ceil(f))
-	case opRound:
-		return float32(math.RoundToEven(f))
-	case opNot:
-		return b2f(x == 0)
-	case opReciprocal:
-		return 1 / x
-	case opIsNaN:
-		return b2f(x != x)
-	case opIsInf:
-		return b2f(math.IsInf(f, 0))
-	}
-	panic("unreachable")
-}
-
-func (p unaryPrim) Eval(in []*Array, out *Array) {
-	if !in[0].dtype.IsFloat() && !out.dtype.IsFloat() {
-		x := ints(in[0])
-		o, commit := outInts(out)
-		for i, v := range x {
-			switch p.k {
-			case opNeg:
-				o[i] = -v
-			case opSquare:
-				o[i] = v * v
-			case opAbs:
-				o[i] = max(v, -v)
-			case opSign:
-				o[i] = b2i(v > 0) - b2i(v < 0)
-			case opNot:
-				o[i] = b2i(v == 0)
-			case opIsNaN, opIsInf:
-				o[i] = 0
-			default:
-				o[i] = v
-			}
-		}
-		commit()
-		return
-	}
-	x := floats(in[0])
-	o, commit := outFloats(out)
-	parallelFor(len(o), 1<<14, func(lo, hi int) {
-		switch p.k {
-		case opNeg:
-			for i := lo; i < hi; i++ {
-				o[i] = -x[i]
-			}
-		case opSquare:
-			for i := lo; i < hi; i++ {
-				o[i] = x[i] * x[i]
-			}
-		default:
-			for i := lo; i < hi; i++ {
-				o[i] = unaryF(p.k, x[i])
-			}
-		}
-	})
-	commit()
-}
+func (p unaryPrim) Op() backend.Op { return backend.Unary{Kind: p.k} }
 
 func (p unaryPrim) VJP(in []*Array, out, g *Array) []*Array {
 	x := in[0]
@@ -204,7 +95,7 @@ func (p unaryPrim) VJP(in []*Array, out, g *Array) []*Array {
 
 func unary(k unKind, a *Array) *Array {
 	if a == nil {
-		panicf(unNames[k], "nil array")
+		panicf(k.String(), "nil array")
 	}
 	dt := a.dtype
 	switch k {
@@ -314,49 +205,7 @@ func (a *Array) Abs() *Array { return Abs(a) }
 
 type wherePrim struct{}
 
-func (wherePrim) Name() string { return "Where" }
-
-func (wherePrim) Eval(in []*Array, out *Array) {
-	shape := out.shape
-	c := ints(in[0])
-	sc := bcastStrides(in[0].shape, shape)
-	sx := bcastStrides(in[1].shape, shape)
-	sy := bcastStrides(in[2].shape, shape)
-	// Expand the condition to the output shape first, then select.
-	cond := make([]bool, out.Size())
-	bcastLoop(shape, sc, sc, func(o, ia, _, n, da, _ int) {
-		for j := 0; j < n; j++ {
-			cond[o+j] = c[ia+j*da] != 0
-		}
-	})
-	if out.dtype.IsFloat() {
-		x, y := floats(in[1]), floats(in[2])
-		o, commit := outFloats(out)
-		bcastLoop(shape, sx, sy, func(oi, ia, ib, n, da, db int) {
-			for j := 0; j < n; j++ {
-				if cond[oi+j] {
-					o[oi+j] = x[ia+j*da]
-				} else {
-					o[oi+j] = y[ib+j*db]
-				}
-			}
-		})
-		commit()
-		return
-	}
-	x, y := ints(in[1]), ints(in[2])
-	o, commit := outInts(out)
-	bcastLoop(shape, sx, sy, func(oi, ia, ib, n, da, db int) {
-		for j := 0; j < n; j++ {
-			if cond[oi+j] {
-				o[oi+j] = x[ia+j*da]
-			} else {
-				o[oi+j] = y[ib+j*db]
-			}
-		}
-	})
-	commit()
-}
+func (wherePrim) Op() backend.Op { return backend.Where{} }
 
 func (wherePrim) VJP(in []*Array, out, g *Array) []*Array {
 	z := ZerosLike(g)
@@ -376,34 +225,7 @@ func Where(cond *Array, x, y any) *Array {
 
 type astypePrim struct{}
 
-func (astypePrim) Name() string { return "AsType" }
-
-func (astypePrim) Eval(in []*Array, out *Array) {
-	if out.dtype.IsFloat() {
-		x := floats(in[0])
-		o, commit := outFloats(out)
-		copy(o, x)
-		commit()
-		return
-	}
-	if in[0].dtype.IsFloat() {
-		x := floats(in[0])
-		o, commit := outInts(out)
-		for i, v := range x {
-			if out.dtype == Bool {
-				o[i] = b2i(v != 0)
-			} else {
-				o[i] = int64(v)
-			}
-		}
-		commit()
-		return
-	}
-	x := ints(in[0])
-	o, commit := outInts(out)
-	copy(o, x)
-	commit()
-}
+func (astypePrim) Op() backend.Op { return backend.AsType{} }
 
 func (astypePrim) VJP(in []*Array, out, g *Array) []*Array {
 	if !in[0].dtype.IsFloat() {
@@ -425,34 +247,17 @@ func (a *Array) AsType(dt Dtype) *Array { return AsType(a, dt) }
 
 type stopGradPrim struct{}
 
-func (stopGradPrim) Name() string { return "StopGradient" }
-func (stopGradPrim) Eval(in []*Array, out *Array) {
-	in[0].buffer().retain()
-	out.setBuffer(in[0].slot.buf, in[0].strides, in[0].offset)
-}
+func (stopGradPrim) Op() backend.Op { return backend.StopGradient{} }
+
 func (stopGradPrim) VJP(in []*Array, _, _ *Array) []*Array { return []*Array{nil} }
 
 // StopGradient returns a with the same values through which no gradient flows.
 func StopGradient(a *Array) *Array { return newArray(cloneInts(a.shape), a.dtype, stopGradPrim{}, a) }
 
-func (a *Array) buffer() *buffer { return a.slot.buf }
-
 // siluGradPrim computes g · σ(x)·(1 + x·(1 − σ(x))) in one pass.
 type siluGradPrim struct{}
 
-func (siluGradPrim) Name() string { return "SiluGrad" }
-
-func (siluGradPrim) Eval(in []*Array, out *Array) {
-	x, g := floats(in[0]), floats(in[1])
-	o, commit := outFloats(out)
-	parallelFor(len(o), 1<<14, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			s := sigmoid32(x[i])
-			o[i] = g[i] * s * (1 + x[i]*(1-s))
-		}
-	})
-	commit()
-}
+func (siluGradPrim) Op() backend.Op { return backend.SiluGrad{} }
 
 func (siluGradPrim) VJP(in []*Array, _, g *Array) []*Array {
 	// d/dx of σ(x)(1 + x(1−σ)) = σ(1−σ)(2 + x(1−2σ)); linear in the incoming gradient.

@@ -3,7 +3,7 @@ package mx
 import (
 	"math"
 
-	"github.com/mlxgo/mlxgo/mlxgo/backend/blas"
+	"github.com/mlxgo/mlxgo/mlxgo/backend"
 )
 
 // MLX's affine quantization: each group of groupSize consecutive elements along the last
@@ -75,32 +75,9 @@ func Quantize(w *Array, groupSize, bits int) (wq, scales, biases *Array) {
 		FromSlice(bi, append(lead, groups)...)
 }
 
-// dequantRows writes rows of dequantized values: fl32(fl32(scale·q) + bias), no FMA.
-func dequantRows(dst []float32, codes []uint32, sc, bi []float32, cols, groupSize, bits int) {
-	perWord := 32 / bits
-	mask := uint32(1)<<bits - 1
-	groups := cols / groupSize
-	rows := len(dst) / cols
-	for r := 0; r < rows; r++ {
-		for c := 0; c < cols; c++ {
-			w := codes[(r*cols+c)/perWord]
-			q := float32((w >> (uint(c%perWord) * uint(bits))) & mask)
-			g := r*groups + c/groupSize
-			dst[r*cols+c] = float32(sc[g]*q) + bi[g]
-		}
-	}
-}
-
 type dequantPrim struct{ groupSize, bits int }
 
-func (dequantPrim) Name() string { return "Dequantize" }
-
-func (p dequantPrim) Eval(in []*Array, out *Array) {
-	codes := viewAs[uint32](in[0].contiguous().raw())
-	o, commit := outFloats(out)
-	dequantRows(o, codes, floats(in[1]), floats(in[2]), out.shape[out.Ndim()-1], p.groupSize, p.bits)
-	commit()
-}
+func (p dequantPrim) Op() backend.Op { return backend.Dequantize{GroupSize: p.groupSize, Bits: p.bits} }
 
 func (dequantPrim) VJP(in []*Array, _, _ *Array) []*Array { return make([]*Array, len(in)) }
 
@@ -126,25 +103,8 @@ type quantMatmulPrim struct {
 	groupSize, bits int
 }
 
-func (quantMatmulPrim) Name() string { return "QuantizedMatmul" }
-
-func (p quantMatmulPrim) Eval(in []*Array, out *Array) {
-	x := floats(in[0])
-	wq := in[1]
-	cols := wq.shape[wq.Ndim()-1] * 32 / p.bits
-	rowsW := wq.Size() * 32 / p.bits / cols
-	w := make([]float32, rowsW*cols)
-	dequantRows(w, viewAs[uint32](wq.contiguous().raw()), floats(in[2]), floats(in[3]), cols, p.groupSize, p.bits)
-	k := in[0].shape[in[0].Ndim()-1]
-	m := len(x) / max(k, 1)
-	n := out.shape[out.Ndim()-1]
-	o, commit := outFloats(out)
-	if p.transpose { // W is (n, k)
-		blas.Sgemm(false, true, m, n, k, 1, x, k, w, k, 0, o, n)
-	} else { // W is (k, n)
-		blas.Sgemm(false, false, m, n, k, 1, x, k, w, n, 0, o, n)
-	}
-	commit()
+func (p quantMatmulPrim) Op() backend.Op {
+	return backend.QuantizedMatmul{Transpose: p.transpose, GroupSize: p.groupSize, Bits: p.bits}
 }
 
 func (p quantMatmulPrim) VJP(in []*Array, _, g *Array) []*Array {

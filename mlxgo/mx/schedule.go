@@ -1,6 +1,10 @@
 package mx
 
-import "container/heap"
+import (
+	"container/heap"
+
+	"github.com/mlxgo/mlxgo/mlxgo/backend"
+)
 
 // schedule reorders a topologically sorted tape to keep memory low: among the arrays
 // whose inputs are ready it first runs those that free at least as many bytes as they
@@ -77,11 +81,10 @@ func schedule(tape []*Array, requested map[*Array]bool) []*Array {
 	return out
 }
 
-// allocates is the number of bytes running a's primitive allocates: none for views,
-// which share their input's buffer.
+// allocates is the number of bytes running a's primitive allocates: none for views
+// (descriptors that say IsView), which share their input's storage.
 func allocates(a *Array) int {
-	switch a.prim.(type) {
-	case reshapePrim, transposePrim, broadcastPrim, slicePrim, stopGradPrim, dependsPrim:
+	if backend.IsView(a.prim.Op()) {
 		return 0
 	}
 	return a.NBytes()

@@ -2,6 +2,8 @@ package mx
 
 import (
 	"reflect"
+
+	"github.com/mlxgo/mlxgo/mlxgo/backend"
 )
 
 // backward returns d(sum of outs·cots)/d(wrt) as lazy arrays (nil where an entry of wrt
@@ -105,7 +107,7 @@ func opName(a *Array) string {
 	if a.prim == nil {
 		return "leaf"
 	}
-	return a.prim.Name()
+	return a.prim.Op().Name()
 }
 
 // VJP evaluates f at primals lazily and returns its outputs and the vector-Jacobian
@@ -318,37 +320,32 @@ func mapValue(v reflect.Value, f func(*Array) *Array) reflect.Value {
 
 // --- Checkpoint ---
 
+// checkpointPrim is f's output (input 0, computed by the forward graph f built) passed
+// through as a view; inputs 1.. are f's inputs, from which the VJP recomputes f.
 type checkpointPrim struct {
 	f func([]*Array) *Array
 }
 
-func (checkpointPrim) Name() string { return "Checkpoint" }
-
-func (p checkpointPrim) Eval(in []*Array, out *Array) {
-	inner := p.f(in)
-	evalArrays([]*Array{inner})
-	setView(out, inner, inner.strides, inner.offset)
-}
+func (checkpointPrim) Op() backend.Op { return backend.Checkpoint{} }
 
 func (p checkpointPrim) VJP(in []*Array, _, g *Array) []*Array {
 	// Recompute from inputs that depend on the cotangent, so the recomputation is
 	// scheduled when the backward pass reaches this point, not earlier: only one
-	// checkpointed segment's intermediates are alive at a time.
-	tied := make([]*Array, len(in))
-	for i, x := range in {
+	// checkpointed segment's intermediates are alive at a time. The forward graph
+	// (input 0) gets no gradient, so nothing of it is kept for the backward pass.
+	args := in[1:]
+	tied := make([]*Array, len(args))
+	for i, x := range args {
 		tied[i] = newArray(cloneInts(x.shape), x.dtype, dependsPrim{}, x, g)
 	}
 	inner := p.f(tied)
-	return backward([]*Array{inner}, []*Array{g}, tied)
+	return append([]*Array{nil}, backward([]*Array{inner}, []*Array{g}, tied)...)
 }
 
 // dependsPrim returns its first input unchanged; the other inputs only order the graph.
 type dependsPrim struct{}
 
-func (dependsPrim) Name() string { return "Depends" }
-func (dependsPrim) Eval(in []*Array, out *Array) {
-	setView(out, in[0], in[0].strides, in[0].offset)
-}
+func (dependsPrim) Op() backend.Op { return backend.Depends{} }
 func (dependsPrim) VJP(in []*Array, _, g *Array) []*Array {
 	out := make([]*Array, len(in))
 	out[0] = g
@@ -361,7 +358,7 @@ func (dependsPrim) VJP(in []*Array, _, g *Array) []*Array {
 // reads that needs a gradient (parameters included) must be among them.
 func Checkpoint(f func(inputs []*Array) *Array) func(inputs []*Array) *Array {
 	return func(inputs []*Array) *Array {
-		probe := f(inputs)
-		return newArray(cloneInts(probe.shape), probe.dtype, checkpointPrim{f}, inputs...)
+		out := f(inputs)
+		return newArray(cloneInts(out.shape), out.dtype, checkpointPrim{f}, append([]*Array{out}, inputs...)...)
 	}
 }

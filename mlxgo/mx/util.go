@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"unsafe"
 )
 
 func sortValues(keys []reflect.Value) {
@@ -16,3 +17,11 @@ func cloneInts(s []int) []int { return append([]int(nil), s...) }
 func float64frombits(x uint64) float64 { return math.Float64frombits(x) }
 
 func sameShape(a, b []int) bool { return slices.Equal(a, b) }
+
+func viewAs[T any](b []byte) []T {
+	if len(b) == 0 {
+		return nil
+	}
+	var z T
+	return unsafe.Slice((*T)(unsafe.Pointer(&b[0])), len(b)/int(unsafe.Sizeof(z)))
+}

@@ -18,7 +18,7 @@ const (
 // targets (…): logsumexp(logits) - logits[target]. With a mask (…, 1 keeps, 0 drops),
 // ReduceMean averages over the kept positions only, as a language-model loss does.
 func CrossEntropy(logits, targets, mask *mx.Array, r Reduction) *mx.Array {
-	ce := mx.CrossEntropy(logits, targets)
+	ce := crossEntropy(logits, targets)
 	if mask != nil {
 		ce = mx.Multiply(ce, mx.AsType(mask, ce.Dtype()))
 	}

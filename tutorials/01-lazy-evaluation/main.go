@@ -40,7 +40,7 @@ func ops(a *mx.Array) []string {
 		for _, in := range n.Inputs() {
 			walk(in)
 		}
-		names = append(names, n.Primitive().Name())
+		names = append(names, n.Primitive().Op().Name())
 	}
 	walk(a)
 	return names

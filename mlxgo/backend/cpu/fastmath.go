@@ -1,4 +1,4 @@
-package mx
+package cpu
 
 import "math"
 

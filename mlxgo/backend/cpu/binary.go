@@ -1,0 +1,262 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/mlxgo/mlxgo/mlxgo/backend"
+)
+
+func init() {
+	Register(binary)
+}
+
+// bcastStrides returns strides that read an input of shape in as if it had shape out.
+func bcastStrides(in, out []int) []int {
+	st := make([]int, len(out))
+	s := 1
+	for i := len(out) - 1; i >= 0; i-- {
+		j := len(in) - len(out) + i
+		if j >= 0 && in[j] != 1 {
+			st[i] = s
+		}
+		if j >= 0 {
+			s *= in[j]
+		}
+	}
+	return st
+}
+
+// bcastIndex calls f(o, ia, ib) over every output position with the matching input
+// offsets, running whole inner rows at a time.
+func bcastLoop(shape, sa, sb []int, f func(o, ia, ib, n, da, db int)) {
+	n := len(shape)
+	total := backend.Numel(shape)
+	if total == 0 {
+		return
+	}
+	if n == 0 {
+		f(0, 0, 0, 1, 0, 0)
+		return
+	}
+	inner := shape[n-1]
+	idx := make([]int, n)
+	ia, ib := 0, 0
+	for o := 0; o < total; o += inner {
+		f(o, ia, ib, inner, sa[n-1], sb[n-1])
+		for d := n - 2; d >= 0; d-- {
+			idx[d]++
+			ia += sa[d]
+			ib += sb[d]
+			if idx[d] < shape[d] {
+				break
+			}
+			ia -= sa[d] * idx[d]
+			ib -= sb[d] * idx[d]
+			idx[d] = 0
+		}
+	}
+}
+
+func applyF(k backend.BinaryKind, x, y float32) float32 {
+	switch k {
+	case backend.Add:
+		return x + y
+	case backend.Subtract:
+		return x - y
+	case backend.Multiply:
+		return x * y
+	case backend.Divide:
+		return x / y
+	case backend.Maximum:
+		if x != x || x > y {
+			return x
+		}
+		return y
+	case backend.Minimum:
+		if x != x || x < y {
+			return x
+		}
+		return y
+	case backend.Power:
+		return float32(math.Pow(float64(x), float64(y)))
+	case backend.FloorDivide:
+		return float32(math.Floor(float64(x / y)))
+	case backend.Remainder:
+		r := float32(math.Mod(float64(x), float64(y)))
+		if r != 0 && (r < 0) != (y < 0) {
+			r += y
+		}
+		return r
+	case backend.Atan2:
+		return float32(math.Atan2(float64(x), float64(y)))
+	}
+	return b2f(cmpF(k, x, y))
+}
+
+func cmpF(k backend.BinaryKind, x, y float32) bool {
+	switch k {
+	case backend.Equal:
+		return x == y
+	case backend.NotEqual:
+		return x != y
+	case backend.Less:
+		return x < y
+	case backend.LessEqual:
+		return x <= y
+	case backend.Greater:
+		return x > y
+	case backend.GreaterEqual:
+		return x >= y
+	case backend.LogicalAnd:
+		return x != 0 && y != 0
+	case backend.LogicalOr:
+		return x != 0 || y != 0
+	}
+	panic("unreachable")
+}
+
+func b2f(b bool) float32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func applyI(k backend.BinaryKind, x, y int64) int64 {
+	switch k {
+	case backend.Add:
+		return x + y
+	case backend.Subtract:
+		return x - y
+	case backend.Multiply:
+		return x * y
+	case backend.Maximum:
+		return max(x, y)
+	case backend.Minimum:
+		return min(x, y)
+	case backend.Power:
+		r := int64(1)
+		for i := int64(0); i < y; i++ {
+			r *= x
+		}
+		return r
+	case backend.FloorDivide, backend.Divide:
+		if y == 0 {
+			return 0
+		}
+		q := x / y
+		if (x%y != 0) && ((x < 0) != (y < 0)) {
+			q--
+		}
+		return q
+	case backend.Remainder:
+		if y == 0 {
+			return 0
+		}
+		r := x % y
+		if r != 0 && (r < 0) != (y < 0) {
+			r += y
+		}
+		return r
+	case backend.Equal:
+		return b2i(x == y)
+	case backend.NotEqual:
+		return b2i(x != y)
+	case backend.Less:
+		return b2i(x < y)
+	case backend.LessEqual:
+		return b2i(x <= y)
+	case backend.Greater:
+		return b2i(x > y)
+	case backend.GreaterEqual:
+		return b2i(x >= y)
+	case backend.LogicalAnd:
+		return b2i(x != 0 && y != 0)
+	case backend.LogicalOr:
+		return b2i(x != 0 || y != 0)
+	}
+	panic(fmt.Sprintf("mx: integer %s is not supported", k.String()))
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func binary(p backend.Binary, in []*node, out *node) {
+	a, b := in[0], in[1]
+	ct := backend.PromoteTypes(a.Dtype, b.Dtype)
+	sa, sb := bcastStrides(a.Shape, out.Shape), bcastStrides(b.Shape, out.Shape)
+	if ct.IsFloat() {
+		x, y := floats(a), floats(b)
+		o, commit := outFloats(out)
+		if len(x) == len(o) && len(y) == len(o) {
+			parallelFor(len(o), 1<<15, func(lo, hi int) { floatVV(p.Kind, o[lo:hi], x[lo:hi], y[lo:hi]) })
+		} else {
+			bcastLoop(out.Shape, sa, sb, func(oi, ia, ib, n, da, db int) {
+				if da == 1 && db == 0 {
+					floatVS(p.Kind, o[oi:oi+n], x[ia:ia+n], y[ib])
+					return
+				}
+				for j := 0; j < n; j++ {
+					o[oi+j] = applyF(p.Kind, x[ia+j*da], y[ib+j*db])
+				}
+			})
+		}
+		commit()
+		return
+	}
+	x, y := ints(a), ints(b)
+	o, commit := outInts(out)
+	bcastLoop(out.Shape, sa, sb, func(oi, ia, ib, n, da, db int) {
+		for j := 0; j < n; j++ {
+			o[oi+j] = applyI(p.Kind, x[ia+j*da], y[ib+j*db])
+		}
+	})
+	commit()
+}
+
+func floatVV(k backend.BinaryKind, o, x, y []float32) {
+	switch k {
+	case backend.Add:
+		for i := range o {
+			o[i] = x[i] + y[i]
+		}
+	case backend.Subtract:
+		for i := range o {
+			o[i] = x[i] - y[i]
+		}
+	case backend.Multiply:
+		for i := range o {
+			o[i] = x[i] * y[i]
+		}
+	case backend.Divide:
+		for i := range o {
+			o[i] = x[i] / y[i]
+		}
+	default:
+		for i := range o {
+			o[i] = applyF(k, x[i], y[i])
+		}
+	}
+}
+
+func floatVS(k backend.BinaryKind, o, x []float32, y float32) {
+	switch k {
+	case backend.Add:
+		for i := range o {
+			o[i] = x[i] + y
+		}
+	case backend.Multiply:
+		for i := range o {
+			o[i] = x[i] * y
+		}
+	default:
+		for i := range o {
+			o[i] = applyF(k, x[i], y)
+		}
+	}
+}

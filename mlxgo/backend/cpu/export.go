@@ -1,0 +1,23 @@
+package cpu
+
+import "github.com/mlxgo/mlxgo/mlxgo/backend"
+
+// Helpers for kernels registered from outside this package (see Register).
+
+// OutFloats allocates out's storage and returns a float32 slice to write its values
+// into and a commit function that stores them in out's dtype (call it once done).
+func OutFloats(out *backend.Node) ([]float32, func()) { return outFloats(out) }
+
+// OutInts is OutFloats for integer and bool outputs.
+func OutInts(out *backend.Node) ([]int64, func()) { return outInts(out) }
+
+// ParallelFor splits [0, n) into contiguous chunks of at least grain items and runs f on
+// them across cores; the split depends only on n, grain and GOMAXPROCS, so kernels whose
+// chunks write disjoint outputs are deterministic.
+func ParallelFor(n, grain int, f func(lo, hi int)) { parallelFor(n, grain, f) }
+
+// LogSumExpRow returns log(Σ exp(row)), computed stably.
+func LogSumExpRow(row []float32) float32 { return reduceRow(backend.LogSumExp, row) }
+
+// SoftmaxRow writes softmax(x) into o (o and x may be the same slice).
+func SoftmaxRow(o, x []float32) { softmaxRow(o, x) }

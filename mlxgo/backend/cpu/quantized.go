@@ -1,0 +1,53 @@
+package cpu
+
+import (
+	"github.com/mlxgo/mlxgo/mlxgo/backend"
+	"github.com/mlxgo/mlxgo/mlxgo/backend/blas"
+)
+
+func init() {
+	Register(dequantize)
+	Register(quantizedMatmul)
+}
+
+// dequantRows writes rows of dequantized values: fl32(fl32(scale·q) + bias), no FMA.
+func dequantRows(dst []float32, codes []uint32, sc, bi []float32, cols, groupSize, bits int) {
+	perWord := 32 / bits
+	mask := uint32(1)<<bits - 1
+	groups := cols / groupSize
+	rows := len(dst) / cols
+	for r := 0; r < rows; r++ {
+		for c := 0; c < cols; c++ {
+			w := codes[(r*cols+c)/perWord]
+			q := float32((w >> (uint(c%perWord) * uint(bits))) & mask)
+			g := r*groups + c/groupSize
+			dst[r*cols+c] = float32(sc[g]*q) + bi[g]
+		}
+	}
+}
+
+func dequantize(p backend.Dequantize, in []*node, out *node) {
+	codes := viewAs[uint32](raw(contiguous(in[0])))
+	o, commit := outFloats(out)
+	dequantRows(o, codes, floats(in[1]), floats(in[2]), out.Shape[out.Ndim()-1], p.GroupSize, p.Bits)
+	commit()
+}
+
+func quantizedMatmul(p backend.QuantizedMatmul, in []*node, out *node) {
+	x := floats(in[0])
+	wq := in[1]
+	cols := wq.Shape[wq.Ndim()-1] * 32 / p.Bits
+	rowsW := wq.Size() * 32 / p.Bits / cols
+	w := make([]float32, rowsW*cols)
+	dequantRows(w, viewAs[uint32](raw(contiguous(wq))), floats(in[2]), floats(in[3]), cols, p.GroupSize, p.Bits)
+	k := in[0].Shape[in[0].Ndim()-1]
+	m := len(x) / max(k, 1)
+	n := out.Shape[out.Ndim()-1]
+	o, commit := outFloats(out)
+	if p.Transpose { // W is (n, k)
+		blas.Sgemm(false, true, m, n, k, 1, x, k, w, k, 0, o, n)
+	} else { // W is (k, n)
+		blas.Sgemm(false, false, m, n, k, 1, x, k, w, n, 0, o, n)
+	}
+	commit()
+}

@@ -1,0 +1,204 @@
+package cpu
+
+import (
+	"math"
+
+	"github.com/mlxgo/mlxgo/mlxgo/backend"
+)
+
+func init() {
+	Register(unary)
+	Register(where)
+	Register(astype)
+	Register(siluGrad)
+}
+
+func sigmoid32(x float32) float32 { return 1 / (1 + expf(-x)) }
+
+func unaryF(k backend.UnaryKind, x float32) float32 {
+	f := float64(x)
+	switch k {
+	case backend.Negative:
+		return -x
+	case backend.Exp:
+		return expf(x)
+	case backend.Log:
+		return float32(math.Log(f))
+	case backend.Log1p:
+		return float32(math.Log1p(f))
+	case backend.Sqrt:
+		return float32(math.Sqrt(f))
+	case backend.Rsqrt:
+		return float32(1 / math.Sqrt(f))
+	case backend.Square:
+		return x * x
+	case backend.Abs:
+		return float32(math.Abs(f))
+	case backend.Tanh:
+		return float32(math.Tanh(f))
+	case backend.Sigmoid:
+		return sigmoid32(x)
+	case backend.Silu:
+		return x * sigmoid32(x)
+	case backend.Gelu:
+		return float32(f * (1 + math.Erf(f/math.Sqrt2)) / 2)
+	case backend.GeluApprox:
+		return float32(0.5 * f * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(f+0.044715*f*f*f))))
+	case backend.Cos:
+		return float32(math.Cos(f))
+	case backend.Sin:
+		return float32(math.Sin(f))
+	case backend.Erf:
+		return float32(math.Erf(f))
+	case backend.Sign:
+		switch {
+		case x > 0:
+			return 1
+		case x < 0:
+			return -1
+		}
+		return x
+	case backend.Floor:
+		return float32(math.Floor(f))
+	case backend.Ceil:
+		return float32(math.Ceil(f))
+	case backend.Round:
+		return float32(math.RoundToEven(f))
+	case backend.LogicalNot:
+		return b2f(x == 0)
+	case backend.Reciprocal:
+		return 1 / x
+	case backend.IsNaN:
+		return b2f(x != x)
+	case backend.IsInf:
+		return b2f(math.IsInf(f, 0))
+	}
+	panic("unreachable")
+}
+
+func unary(p backend.Unary, in []*node, out *node) {
+	if !in[0].Dtype.IsFloat() && !out.Dtype.IsFloat() {
+		x := ints(in[0])
+		o, commit := outInts(out)
+		for i, v := range x {
+			switch p.Kind {
+			case backend.Negative:
+				o[i] = -v
+			case backend.Square:
+				o[i] = v * v
+			case backend.Abs:
+				o[i] = max(v, -v)
+			case backend.Sign:
+				o[i] = b2i(v > 0) - b2i(v < 0)
+			case backend.LogicalNot:
+				o[i] = b2i(v == 0)
+			case backend.IsNaN, backend.IsInf:
+				o[i] = 0
+			default:
+				o[i] = v
+			}
+		}
+		commit()
+		return
+	}
+	x := floats(in[0])
+	o, commit := outFloats(out)
+	parallelFor(len(o), 1<<14, func(lo, hi int) {
+		switch p.Kind {
+		case backend.Negative:
+			for i := lo; i < hi; i++ {
+				o[i] = -x[i]
+			}
+		case backend.Square:
+			for i := lo; i < hi; i++ {
+				o[i] = x[i] * x[i]
+			}
+		default:
+			for i := lo; i < hi; i++ {
+				o[i] = unaryF(p.Kind, x[i])
+			}
+		}
+	})
+	commit()
+}
+
+func where(_ backend.Where, in []*node, out *node) {
+	shape := out.Shape
+	c := ints(in[0])
+	sc := bcastStrides(in[0].Shape, shape)
+	sx := bcastStrides(in[1].Shape, shape)
+	sy := bcastStrides(in[2].Shape, shape)
+	// Expand the condition to the output shape first, then select.
+	cond := make([]bool, out.Size())
+	bcastLoop(shape, sc, sc, func(o, ia, _, n, da, _ int) {
+		for j := 0; j < n; j++ {
+			cond[o+j] = c[ia+j*da] != 0
+		}
+	})
+	if out.Dtype.IsFloat() {
+		x, y := floats(in[1]), floats(in[2])
+		o, commit := outFloats(out)
+		bcastLoop(shape, sx, sy, func(oi, ia, ib, n, da, db int) {
+			for j := 0; j < n; j++ {
+				if cond[oi+j] {
+					o[oi+j] = x[ia+j*da]
+				} else {
+					o[oi+j] = y[ib+j*db]
+				}
+			}
+		})
+		commit()
+		return
+	}
+	x, y := ints(in[1]), ints(in[2])
+	o, commit := outInts(out)
+	bcastLoop(shape, sx, sy, func(oi, ia, ib, n, da, db int) {
+		for j := 0; j < n; j++ {
+			if cond[oi+j] {
+				o[oi+j] = x[ia+j*da]
+			} else {
+				o[oi+j] = y[ib+j*db]
+			}
+		}
+	})
+	commit()
+}
+
+func astype(_ backend.AsType, in []*node, out *node) {
+	if out.Dtype.IsFloat() {
+		x := floats(in[0])
+		o, commit := outFloats(out)
+		copy(o, x)
+		commit()
+		return
+	}
+	if in[0].Dtype.IsFloat() {
+		x := floats(in[0])
+		o, commit := outInts(out)
+		for i, v := range x {
+			if out.Dtype == backend.Bool {
+				o[i] = b2i(v != 0)
+			} else {
+				o[i] = int64(v)
+			}
+		}
+		commit()
+		return
+	}
+	x := ints(in[0])
+	o, commit := outInts(out)
+	copy(o, x)
+	commit()
+}
+
+func siluGrad(_ backend.SiluGrad, in []*node, out *node) {
+	x, g := floats(in[0]), floats(in[1])
+	o, commit := outFloats(out)
+	parallelFor(len(o), 1<<14, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			s := sigmoid32(x[i])
+			o[i] = g[i] * s * (1 + x[i]*(1-s))
+		}
+	})
+	commit()
+}
