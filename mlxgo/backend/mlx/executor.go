@@ -18,6 +18,22 @@ type Executor struct {
 	lib *mlxc.Lib
 
 	toMLX, toHost, uploads, downloads, evals, fallbacks atomic.Int64
+
+	live   atomic.Int64 // bytes of MLX storage not yet released
+	lastGC int64        // live just after the last collection this executor asked for
+}
+
+// collectIfGrown runs the Go garbage collector when the MLX memory held by arrays has
+// grown well past what survived the last collection. mx releases an array's storage
+// when the garbage collector finds the array unreachable, but the collector only sees
+// Go's heap, which MLX memory is not part of: without this, dropped arrays of a
+// training loop would keep their MLX memory until some unrelated collection.
+func (e *Executor) collectIfGrown() {
+	const slack = 64 << 20
+	if l := e.live.Load(); l > 2*e.lastGC+slack {
+		runtime.GC()
+		e.lastGC = e.live.Load()
+	}
 }
 
 var (
@@ -75,6 +91,7 @@ func init() {
 // made from Go slices, loaded weights) are copied into MLX once: their nodes then hold
 // the MLX copy.
 func (e *Executor) Run(tape []backend.Step, done func(i int)) {
+	e.collectIfGrown()
 	for i := 0; i < len(tape); {
 		if !canLower(tape[i].Op) {
 			e.fallback(tape[i])
@@ -93,21 +110,6 @@ func (e *Executor) Run(tape []backend.Step, done func(i int)) {
 		i = j
 	}
 }
-
-// StepError is a failure inside MLX while building or evaluating a step.
-type StepError struct {
-	Op  string // the step's op, e.g. "Matmul"; "" when mlx_eval failed
-	Err *mlxc.Error
-}
-
-func (e *StepError) Error() string {
-	if e.Op == "" {
-		return e.Err.Error()
-	}
-	return fmt.Sprintf("%s: %v", e.Op, e.Err)
-}
-
-func (e *StepError) Unwrap() error { return e.Err }
 
 // fallback runs one step with the CPU backend's kernel.
 func (e *Executor) fallback(s backend.Step) {
@@ -198,11 +200,11 @@ func (e *Executor) runSegment(seg []backend.Step) {
 		ok = true
 	})
 	if err != nil {
-		var me *mlxc.Error
-		if ae, ok := err.(*mlxc.Error); ok {
-			me = ae
+		// mx re-raises an OpError as its own error, naming the caller's line.
+		if failed == "" {
+			failed = "Eval"
 		}
-		panic(&StepError{Op: failed, Err: me})
+		panic(&backend.OpError{Op: failed, Msg: err.Error()})
 	}
 	for i, s := range seg {
 		s.Out.Set(newStorage(e, results[i], s.Out.NBytes()))

@@ -97,9 +97,9 @@ func TestMLXErrorPanicsWithMLXMessage(t *testing.T) {
 	defer func() {
 		r := recover()
 		err, ok := r.(error)
-		var se *StepError
-		if !ok || !errors.As(err, &se) || se.Op != "Matmul" || !strings.Contains(err.Error(), "[matmul]") {
-			t.Fatalf("recovered %v, want a StepError of Matmul carrying MLX's message", r)
+		var oe *backend.OpError
+		if !ok || !errors.As(err, &oe) || oe.Op != "Matmul" || !strings.Contains(oe.Msg, "[matmul]") {
+			t.Fatalf("recovered %v, want an OpError of Matmul carrying MLX's message", r)
 		}
 		if out.Storage != nil {
 			t.Fatal("failed step has storage")

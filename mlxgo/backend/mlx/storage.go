@@ -20,6 +20,7 @@ type storage struct {
 func newStorage(e *Executor, arr mlxc.Array, n int) *storage {
 	s := &storage{e: e, arr: arr, n: n}
 	s.refs.Store(1)
+	e.live.Add(int64(n))
 	return s
 }
 
@@ -36,6 +37,7 @@ func (s *storage) Retain() { s.refs.Add(1) }
 // without waiting for it).
 func (s *storage) Release() {
 	if s.refs.Add(-1) == 0 {
+		s.e.live.Add(-int64(s.n))
 		s.e.lib.FreeLater(s.arr)
 		s.arr = 0
 	}
