@@ -29,13 +29,21 @@ type Step struct {
 	Op     Op
 	Inputs []*Node
 	Out    *Node
+	// Keep is set when Out is needed after the tape (the caller asked for it or
+	// retained it). Other outputs are released by mx once their last consumer in the
+	// tape is done, so an executor that lowers the whole tape need only materialise the
+	// kept ones: the storage it gives the others may stay an unevaluated handle.
+	Keep bool
 }
 
 // Executor runs tapes. Run executes the steps in order (or lowers the whole tape and
 // runs it at once) and calls done(i) once tape[i].Out holds its storage: from then on
 // mx may release inputs no later step needs, so an executor that lowers the whole tape
 // retains what it still reads before calling done. Run must call done for every step,
-// in order, before it returns; kernel errors panic.
+// in order, before it returns; kernel errors panic. An executor may replace a computed
+// input's storage with an equivalent one of its own (same values and layout, through
+// Node.SetView, which releases the old one) — to move weights to its device once rather
+// than copy them at every Eval.
 type Executor interface {
 	Name() string
 	Run(tape []Step, done func(i int))

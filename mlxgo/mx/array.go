@@ -98,8 +98,9 @@ func numel(shape []int) int { return backend.Numel(shape) }
 
 // HostBytes evaluates the array and returns its elements as row-major little-endian
 // bytes: the array's memory itself when it is host memory laid out row-major (mapped
-// true: read-only, valid while the array is alive), a copy otherwise (a strided view,
-// or storage of a device backend). It is the one path from an array's storage to the
+// true: read-only, valid while the array is alive and until a later Eval moves its
+// storage to a device backend), a copy otherwise (a strided view, or storage of a
+// device backend). It is the one path from an array's storage to the
 // host; Bytes, Float32s, Item, printing and saving all go through it.
 func (a *Array) HostBytes() (b []byte, mapped bool) {
 	Eval(a)

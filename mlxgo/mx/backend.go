@@ -28,6 +28,7 @@ var (
 	backendMu   sync.Mutex
 	backendOnce sync.Once
 	active      BackendInfo
+	chooseErr   string // why the backend MLXGO_BACKEND names cannot run; repeated at every use
 )
 
 // chooseBackend picks the backend at first use: the one MLXGO_BACKEND names (a panic
@@ -37,7 +38,8 @@ func chooseBackend() {
 	if name := os.Getenv("MLXGO_BACKEND"); name != "" {
 		b, err := backend.Open(name)
 		if err != nil {
-			panic(fmt.Sprintf("mx: MLXGO_BACKEND=%s: %v", name, err))
+			chooseErr = fmt.Sprintf("mx: MLXGO_BACKEND=%s: %v", name, err)
+			return
 		}
 		active = BackendInfo{b, "MLXGO_BACKEND=" + name}
 		return
@@ -57,6 +59,9 @@ func chooseBackend() {
 // CurrentBackend returns the backend Eval uses and why it was chosen.
 func CurrentBackend() BackendInfo {
 	backendOnce.Do(chooseBackend)
+	if chooseErr != "" && active.Backend == nil {
+		panic(chooseErr)
+	}
 	backendMu.Lock()
 	defer backendMu.Unlock()
 	return active

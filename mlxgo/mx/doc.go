@@ -15,6 +15,19 @@
 // have to keep are released as soon as their last consumer has run; if you ask for one of
 // them later it is recomputed from its inputs.
 //
+// # Backends
+//
+// mx holds the graph, the transforms and the op definitions; kernels live in backend
+// packages, as MLX splits primitives.h from backend/cpu and backend/metal. A [Primitive]
+// is an op descriptor of package backend (name and parameters, pure data) plus its VJP.
+// At Eval the tape of descriptors goes to the current [Backend] — the CPU backend
+// (package backend/cpu) unless MLXGO_BACKEND names another linked-in one or [SetBackend]
+// switches — which may run it kernel by kernel or lower it whole. An evaluated array's
+// storage belongs to the backend that computed it; [Array.HostBytes] is the one way to
+// its bytes on the host (the memory itself for host storage, a copy for a device's).
+// Ops defined outside mx enter the graph through [NewArray] (see package nn's fused
+// cross-entropy).
+//
 // # Function transformations
 //
 // [Grad], [ValueAndGrad], [VJP], [JVP] and [Checkpoint] take Go functions and return

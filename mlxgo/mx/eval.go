@@ -54,7 +54,7 @@ func AsyncEval(trees ...any) (wait func()) {
 	return func() { <-done }
 }
 
-// evalArrays is Eval without the lock, for use inside kernels (Checkpoint).
+// evalArrays is Eval without the lock.
 func evalArrays(outs []*Array) {
 	tape := topoSort(outs)
 	if len(tape) == 0 {
@@ -73,13 +73,18 @@ func evalArrays(outs []*Array) {
 			}
 		}
 	}
+	nIn := 0
+	for _, a := range tape {
+		nIn += len(a.inputs)
+	}
 	steps := make([]backend.Step, len(tape))
+	ins := make([]*backend.Node, 0, nIn) // one block for every step's inputs
 	for i, a := range tape {
-		ins := make([]*backend.Node, len(a.inputs))
-		for j, in := range a.inputs {
-			ins[j] = in.node
+		lo := len(ins)
+		for _, in := range a.inputs {
+			ins = append(ins, in.node)
 		}
-		steps[i] = backend.Step{Op: a.prim.Op(), Inputs: ins, Out: a.node}
+		steps[i] = backend.Step{Op: a.prim.Op(), Inputs: ins[lo:len(ins):len(ins)], Out: a.node, Keep: requested[a] || a.keep}
 	}
 	defer opErrors()
 	current().Run(steps, func(i int) {

@@ -7,34 +7,23 @@ import (
 	"testing"
 
 	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
+	"github.com/mlxgo/mlxgo/mlxgo/mx/mxtest"
 )
 
-// randArray returns a float32 array of the shape with values in [lo, hi).
-func randArray(r *rand.Rand, lo, hi float64, shape ...int) *mx.Array {
-	n := 1
-	for _, d := range shape {
-		n *= d
-	}
-	v := make([]float32, n)
-	for i := range v {
-		v[i] = float32(lo + (hi-lo)*r.Float64())
-	}
-	return mx.FromSlice(v, shape...)
-}
+var randArray = mxtest.RandArray
 
-type gradCase struct {
-	name   string
-	shapes [][]int
-	lo, hi float64
-	f      func(x []*mx.Array) *mx.Array
+type gradCase = mxtest.GradCase
+
+func gc(name string, shapes [][]int, lo, hi float64, f func([]*mx.Array) *mx.Array) gradCase {
+	return gradCase{Name: name, Shapes: shapes, Lo: lo, Hi: hi, F: f}
 }
 
 func gradCases() []gradCase {
 	un := func(name string, lo, hi float64, f func(*mx.Array) *mx.Array) gradCase {
-		return gradCase{name, [][]int{{3, 4}}, lo, hi, func(x []*mx.Array) *mx.Array { return f(x[0]) }}
+		return gc(name, [][]int{{3, 4}}, lo, hi, func(x []*mx.Array) *mx.Array { return f(x[0]) })
 	}
 	bin := func(name string, lo, hi float64, f func(a, b any) *mx.Array) gradCase {
-		return gradCase{name, [][]int{{2, 3, 4}, {3, 1}}, lo, hi, func(x []*mx.Array) *mx.Array { return f(x[0], x[1]) }}
+		return gc(name, [][]int{{2, 3, 4}, {3, 1}}, lo, hi, func(x []*mx.Array) *mx.Array { return f(x[0], x[1]) })
 	}
 	return []gradCase{
 		bin("Add", -1, 1, mx.Add), bin("Subtract", -1, 1, mx.Subtract), bin("Multiply", -1, 1, mx.Multiply),
@@ -79,157 +68,129 @@ func gradCases() []gradCase {
 			return mx.TakeAlongAxis(a, mx.FromSlice([]int32{1, 3, 0}, 3, 1), 1)
 		}),
 		un("AsType", -1, 1, func(a *mx.Array) *mx.Array { return mx.AsType(mx.AsType(a, mx.Float16), mx.Float32).Mul(a) }),
-		{"Matmul", [][]int{{2, 3, 4}, {4, 5}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.Matmul(x[0], x[1]) }},
-		{"MatmulBatchBroadcast", [][]int{{2, 1, 3, 4}, {3, 4, 2}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.Matmul(x[0], x[1]) }},
-		{"MatmulTransposed", [][]int{{3, 4}, {5, 4}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.Matmul(x[0], x[1].T()) }},
-		{"Addmm", [][]int{{5}, {3, 4}, {4, 5}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.Addmm(x[0], x[1], x[2], 0.5, 2) }},
-		{"RMSNorm", [][]int{{2, 3, 8}, {8}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.RMSNorm(x[0], x[1], 1e-5) }},
-		{"RMSNormGrad", [][]int{{2, 3, 8}, {8}}, -1, 1, func(x []*mx.Array) *mx.Array {
+		gc("Matmul", [][]int{{2, 3, 4}, {4, 5}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.Matmul(x[0], x[1]) }),
+		gc("MatmulBatchBroadcast", [][]int{{2, 1, 3, 4}, {3, 4, 2}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.Matmul(x[0], x[1]) }),
+		gc("MatmulTransposed", [][]int{{3, 4}, {5, 4}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.Matmul(x[0], x[1].T()) }),
+		gc("Addmm", [][]int{{5}, {3, 4}, {4, 5}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.Addmm(x[0], x[1], x[2], 0.5, 2) }),
+		gc("RMSNorm", [][]int{{2, 3, 8}, {8}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.RMSNorm(x[0], x[1], 1e-5) }),
+		gc("RMSNormGrad", [][]int{{2, 3, 8}, {8}}, -1, 1, func(x []*mx.Array) *mx.Array {
 			f := func(p []*mx.Array) []*mx.Array {
 				return []*mx.Array{mx.Sum(mx.Square(mx.RMSNorm(p[0], p[1], 1e-5)), nil, false)}
 			}
 			_, g := mx.VJP(f, x, []*mx.Array{mx.Scalar(1)})
 			return mx.Add(mx.Sum(g[0], nil, false), mx.Sum(mx.Square(g[1]), nil, false))
-		}},
-		{"LayerNorm", [][]int{{3, 8}, {8}, {8}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.LayerNorm(x[0], x[1], x[2], 1e-5) }},
-		{"RoPE", [][]int{{2, 5, 8}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.RoPE(x[0], 8, false, 10000, 1, 3, nil) }},
-		{"RoPETraditional", [][]int{{2, 5, 8}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.RoPE(x[0], 4, true, 500, 0.5, 0, nil) }},
-		{"SDPA-GQA-causal", [][]int{{1, 4, 3, 4}, {1, 2, 5, 4}, {1, 2, 5, 4}}, -1, 1, func(x []*mx.Array) *mx.Array {
+		}),
+		gc("LayerNorm", [][]int{{3, 8}, {8}, {8}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.LayerNorm(x[0], x[1], x[2], 1e-5) }),
+		gc("RoPE", [][]int{{2, 5, 8}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.RoPE(x[0], 8, false, 10000, 1, 3, nil) }),
+		gc("RoPETraditional", [][]int{{2, 5, 8}}, -1, 1, func(x []*mx.Array) *mx.Array { return mx.RoPE(x[0], 4, true, 500, 0.5, 0, nil) }),
+		gc("SDPA-GQA-causal", [][]int{{1, 4, 3, 4}, {1, 2, 5, 4}, {1, 2, 5, 4}}, -1, 1, func(x []*mx.Array) *mx.Array {
 			return mx.ScaledDotProductAttention(x[0], x[1], x[2], 0.5, "causal")
-		}},
-		{"SDPA-nomask", [][]int{{2, 2, 3, 4}, {2, 1, 5, 4}, {2, 1, 5, 3}}, -1, 1, func(x []*mx.Array) *mx.Array {
+		}),
+		gc("SDPA-nomask", [][]int{{2, 2, 3, 4}, {2, 1, 5, 4}, {2, 1, 5, 3}}, -1, 1, func(x []*mx.Array) *mx.Array {
 			return mx.ScaledDotProductAttention(x[0], x[1], x[2], 0.7, nil)
-		}},
-		{"SDPA-grad", [][]int{{1, 4, 3, 4}, {1, 2, 3, 4}, {1, 2, 3, 4}}, -1, 1, func(x []*mx.Array) *mx.Array {
+		}),
+		gc("SDPA-grad", [][]int{{1, 4, 3, 4}, {1, 2, 3, 4}, {1, 2, 3, 4}}, -1, 1, func(x []*mx.Array) *mx.Array {
 			f := func(p []*mx.Array) []*mx.Array {
 				return []*mx.Array{mx.Sum(mx.Square(mx.ScaledDotProductAttention(p[0], p[1], p[2], 0.5, "causal")), nil, false)}
 			}
 			_, g := mx.VJP(f, x, []*mx.Array{mx.Scalar(1)})
 			return mx.Add(mx.Sum(mx.Square(g[0]), nil, false), mx.Add(mx.Sum(g[1], nil, false), mx.Sum(mx.Square(g[2]), nil, false)))
-		}},
-		{"SDPA-additive", [][]int{{1, 2, 3, 4}, {1, 2, 3, 4}, {1, 2, 3, 4}, {3, 3}}, -1, 1, func(x []*mx.Array) *mx.Array {
+		}),
+		gc("SDPA-additive", [][]int{{1, 2, 3, 4}, {1, 2, 3, 4}, {1, 2, 3, 4}, {3, 3}}, -1, 1, func(x []*mx.Array) *mx.Array {
 			return mx.ScaledDotProductAttention(x[0], x[1], x[2], 0.5, x[3])
-		}},
-		{"SiluGrad", [][]int{{3, 4}}, -2, 2, func(x []*mx.Array) *mx.Array {
+		}),
+		gc("SiluGrad", [][]int{{3, 4}}, -2, 2, func(x []*mx.Array) *mx.Array {
 			return mx.GradOf(func(a *mx.Array) *mx.Array { return mx.Sum(mx.Square(mx.Silu(a)), nil, false) })(x[0])
-		}},
-		{"Checkpoint", [][]int{{3, 4}, {4, 4}}, -1, 1, func(x []*mx.Array) *mx.Array {
+		}),
+		gc("Checkpoint", [][]int{{3, 4}, {4, 4}}, -1, 1, func(x []*mx.Array) *mx.Array {
 			f := mx.Checkpoint(func(in []*mx.Array) *mx.Array { return mx.Tanh(mx.Matmul(in[0], in[1])).Exp() })
 			return f(x)
-		}},
+		}),
 	}
 }
 
 // TestVJPFiniteDifferences checks every differentiable op's gradient against central
-// finite differences of a random projection of its output, accumulated in float64.
+// finite differences of a random projection of its output, on every backend.
 func TestVJPFiniteDifferences(t *testing.T) {
-	for _, c := range gradCases() {
-		t.Run(c.name, func(t *testing.T) {
-			r := rand.New(rand.NewSource(1))
-			xs := make([]*mx.Array, len(c.shapes))
-			for i, s := range c.shapes {
-				xs[i] = randArray(r, c.lo, c.hi, s...)
-			}
-			out := c.f(xs)
-			w := randArray(r, -1, 1, out.Shape()...)
-			loss := func(in []*mx.Array) *mx.Array { return mx.Sum(mx.Multiply(c.f(in), w), nil, false) }
-			_, grads := mx.VJP(func(p []*mx.Array) []*mx.Array { return []*mx.Array{loss(p)} }, xs, []*mx.Array{mx.Scalar(1)})
-			for i := range xs {
-				g := grads[i].Float64s()
-				base := xs[i].Float64s()
-				for j := range base {
-					const h = 1e-3
-					eval := func(d float64) float64 {
-						p := append([]float64(nil), base...)
-						p[j] += d
-						in := append([]*mx.Array(nil), xs...)
-						in[i] = mx.FromSlice(p, xs[i].Shape()...)
-						v := 0.0
-						o := c.f(in).Float64s()
-						wv := w.Float64s()
-						for k := range o {
-							v += o[k] * wv[k]
-						}
-						return v
-					}
-					fd := (eval(h) - eval(-h)) / (2 * h)
-					if math.Abs(fd-g[j]) > 2e-2*math.Max(1, math.Abs(fd)) {
-						t.Fatalf("input %d element %d: vjp %.6f, finite difference %.6f", i, j, g[j], fd)
-					}
-				}
-			}
-		})
-	}
+	mxtest.ForEachBackend(t, func(t *testing.T) { mxtest.CheckGrads(t, gradCases()) })
 }
 
 func TestJVPMatchesVJP(t *testing.T) {
-	r := rand.New(rand.NewSource(2))
-	x := randArray(r, -1, 1, 3, 4)
-	w := randArray(r, -1, 1, 4, 2)
-	f := func(p []*mx.Array) []*mx.Array { return []*mx.Array{mx.Tanh(mx.Matmul(p[0], w))} }
-	tan := randArray(r, -1, 1, 3, 4)
-	_, jv := mx.JVP(f, []*mx.Array{x}, []*mx.Array{tan})
-	// <J t, u> == <t, Jᵀ u>
-	u := randArray(r, -1, 1, 3, 2)
-	_, vj := mx.VJP(f, []*mx.Array{x}, []*mx.Array{u})
-	lhs := mx.Sum(mx.Multiply(jv[0], u), nil, false).Item()
-	rhs := mx.Sum(mx.Multiply(tan, vj[0]), nil, false).Item()
-	if math.Abs(lhs-rhs) > 1e-4 {
-		t.Fatalf("<Jt,u>=%v but <t,Jᵀu>=%v", lhs, rhs)
-	}
+	mxtest.ForEachBackend(t, func(t *testing.T) {
+		r := rand.New(rand.NewSource(2))
+		x := randArray(r, -1, 1, 3, 4)
+		w := randArray(r, -1, 1, 4, 2)
+		f := func(p []*mx.Array) []*mx.Array { return []*mx.Array{mx.Tanh(mx.Matmul(p[0], w))} }
+		tan := randArray(r, -1, 1, 3, 4)
+		_, jv := mx.JVP(f, []*mx.Array{x}, []*mx.Array{tan})
+		// <J t, u> == <t, Jᵀ u>
+		u := randArray(r, -1, 1, 3, 2)
+		_, vj := mx.VJP(f, []*mx.Array{x}, []*mx.Array{u})
+		lhs := mx.Sum(mx.Multiply(jv[0], u), nil, false).Item()
+		rhs := mx.Sum(mx.Multiply(tan, vj[0]), nil, false).Item()
+		if math.Abs(lhs-rhs) > 1e-4 {
+			t.Fatalf("<Jt,u>=%v but <t,Jᵀu>=%v", lhs, rhs)
+		}
+	})
 }
 
 func TestSecondOrderGrad(t *testing.T) {
-	// d²/dx² x³ = 6x
-	x := mx.FromSlice([]float32{1.5, -2})
-	g := mx.GradOf(func(x *mx.Array) *mx.Array { return mx.Sum(mx.Power(x, 3.0), nil, false) })
-	gg := mx.GradOf(func(x *mx.Array) *mx.Array { return mx.Sum(g(x), nil, false) })
-	got := gg(x).Float32s()
-	if math.Abs(float64(got[0])-9) > 1e-4 || math.Abs(float64(got[1])+12) > 1e-4 {
-		t.Fatalf("second derivative = %v, want [9 -12]", got)
-	}
+	mxtest.ForEachBackend(t, func(t *testing.T) {
+		// d²/dx² x³ = 6x
+		x := mx.FromSlice([]float32{1.5, -2})
+		g := mx.GradOf(func(x *mx.Array) *mx.Array { return mx.Sum(mx.Power(x, 3.0), nil, false) })
+		gg := mx.GradOf(func(x *mx.Array) *mx.Array { return mx.Sum(g(x), nil, false) })
+		got := gg(x).Float32s()
+		if math.Abs(float64(got[0])-9) > 1e-4 || math.Abs(float64(got[1])+12) > 1e-4 {
+			t.Fatalf("second derivative = %v, want [9 -12]", got)
+		}
+	})
 }
 
 func TestValueAndGradPytreeAux(t *testing.T) {
-	params := map[string]any{"w": mx.FromSlice([]float32{1, 2, 3}), "layers": []any{map[string]any{"b": mx.Scalar(0.5)}}}
-	x := mx.FromSlice([]float32{1, 1, 2})
-	vg := mx.ValueAndGrad(func(args ...any) any {
-		p := args[0].(map[string]any)
-		w := p["w"].(*mx.Array)
-		b := p["layers"].([]any)[0].(map[string]any)["b"].(*mx.Array)
-		y := mx.Add(mx.Multiply(w, args[1].(*mx.Array)), b)
-		return []any{mx.Sum(mx.Square(y), nil, false), y}
-	})
-	v, g := vg(params, x)
-	loss := v.([]any)[0].(*mx.Array).Item()
-	if loss != 1.5*1.5+2.5*2.5+6.5*6.5 {
-		t.Fatalf("loss %v", loss)
-	}
-	gp := g.(map[string]any)
-	gw := gp["w"].(*mx.Array).Float32s()
-	want := []float32{2 * 1.5 * 1, 2 * 2.5 * 1, 2 * 6.5 * 2}
-	for i := range want {
-		if gw[i] != want[i] {
-			t.Fatalf("grad w = %v, want %v", gw, want)
+	mxtest.ForEachBackend(t, func(t *testing.T) {
+		params := map[string]any{"w": mx.FromSlice([]float32{1, 2, 3}), "layers": []any{map[string]any{"b": mx.Scalar(0.5)}}}
+		x := mx.FromSlice([]float32{1, 1, 2})
+		vg := mx.ValueAndGrad(func(args ...any) any {
+			p := args[0].(map[string]any)
+			w := p["w"].(*mx.Array)
+			b := p["layers"].([]any)[0].(map[string]any)["b"].(*mx.Array)
+			y := mx.Add(mx.Multiply(w, args[1].(*mx.Array)), b)
+			return []any{mx.Sum(mx.Square(y), nil, false), y}
+		})
+		v, g := vg(params, x)
+		loss := v.([]any)[0].(*mx.Array).Item()
+		if loss != 1.5*1.5+2.5*2.5+6.5*6.5 {
+			t.Fatalf("loss %v", loss)
 		}
-	}
-	gb := gp["layers"].([]any)[0].(map[string]any)["b"].(*mx.Array).Item()
-	if gb != 2*(1.5+2.5+6.5) {
-		t.Fatalf("grad b = %v", gb)
-	}
-	// argnums: gradient with respect to x only
-	_, gx := mx.ValueAndGrad(func(args ...any) any {
-		return mx.Sum(mx.Multiply(args[0].(*mx.Array), args[1].(*mx.Array)), nil, false)
-	}, 1)(mx.FromSlice([]float32{4, 5}), mx.FromSlice([]float32{1, 1}))
-	if fmt.Sprint(gx.(*mx.Array).Float32s()) != "[4 5]" {
-		t.Fatalf("grad wrt arg 1 = %v", gx)
-	}
+		gp := g.(map[string]any)
+		gw := gp["w"].(*mx.Array).Float32s()
+		want := []float32{2 * 1.5 * 1, 2 * 2.5 * 1, 2 * 6.5 * 2}
+		for i := range want {
+			if gw[i] != want[i] {
+				t.Fatalf("grad w = %v, want %v", gw, want)
+			}
+		}
+		gb := gp["layers"].([]any)[0].(map[string]any)["b"].(*mx.Array).Item()
+		if gb != 2*(1.5+2.5+6.5) {
+			t.Fatalf("grad b = %v", gb)
+		}
+		// argnums: gradient with respect to x only
+		_, gx := mx.ValueAndGrad(func(args ...any) any {
+			return mx.Sum(mx.Multiply(args[0].(*mx.Array), args[1].(*mx.Array)), nil, false)
+		}, 1)(mx.FromSlice([]float32{4, 5}), mx.FromSlice([]float32{1, 1}))
+		if fmt.Sprint(gx.(*mx.Array).Float32s()) != "[4 5]" {
+			t.Fatalf("grad wrt arg 1 = %v", gx)
+		}
+	})
 }
 
 func TestStopGradient(t *testing.T) {
-	x := mx.FromSlice([]float32{3, -2})
-	g := mx.GradOf(func(x *mx.Array) *mx.Array { return mx.Sum(x.Mul(mx.StopGradient(x)), nil, false) })(x)
-	if fmt.Sprint(g.Float32s()) != "[3 -2]" {
-		t.Fatalf("grad of x*stop(x) = %v, want x", g.Float32s())
-	}
+	mxtest.ForEachBackend(t, func(t *testing.T) {
+		x := mx.FromSlice([]float32{3, -2})
+		g := mx.GradOf(func(x *mx.Array) *mx.Array { return mx.Sum(x.Mul(mx.StopGradient(x)), nil, false) })(x)
+		if fmt.Sprint(g.Float32s()) != "[3 -2]" {
+			t.Fatalf("grad of x*stop(x) = %v, want x", g.Float32s())
+		}
+	})
 }

@@ -1,7 +1,6 @@
 package cpu
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/mlxgo/mlxgo/mlxgo/backend"
@@ -176,7 +175,8 @@ func applyI(k backend.BinaryKind, x, y int64) int64 {
 	case backend.LogicalOr:
 		return b2i(x != 0 || y != 0)
 	}
-	panic(fmt.Sprintf("mx: integer %s is not supported", k.String()))
+	panicf(k.String(), "integer operands are not supported")
+	return 0
 }
 
 func b2i(b bool) int64 {

@@ -8,9 +8,10 @@ import (
 	"strings"
 	"testing"
 
-	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
+	"github.com/mlxgo/mlxgo/mlxgo/mx/mxtest"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
 	"github.com/mlxgo/mlxgo/mlxgo/optim"
 )
@@ -45,14 +46,16 @@ func relDiff(a, b *mx.Array) float64 {
 }
 
 func TestForwardLogitsMatchTransformers(t *testing.T) {
-	m := loadModel(t)
-	ref := loadST(t, "forward.safetensors")
-	logits := m.Forward(ref["input_ids"], nil)
-	if d := maxAbsDiff(logits, ref["logits"]); d > 1e-4 {
-		t.Fatalf("logits differ from transformers by %g (tolerance 1e-4)", d)
-	} else {
-		t.Logf("max |logits - transformers| = %.2g", d)
-	}
+	mxtest.ForEachBackend(t, func(t *testing.T) {
+		m := loadModel(t)
+		ref := loadST(t, "forward.safetensors")
+		logits := m.Forward(ref["input_ids"], nil)
+		if d := maxAbsDiff(logits, ref["logits"]); d > 1e-4 {
+			t.Fatalf("logits differ from transformers by %g (tolerance 1e-4)", d)
+		} else {
+			t.Logf("max |logits - transformers| = %.2g", d)
+		}
+	})
 }
 
 type trainFixture struct {
@@ -101,30 +104,32 @@ func withAdapter(t *testing.T, dir string) *lm.Model {
 }
 
 func TestGradientsMatchPEFT(t *testing.T) {
-	m := withAdapter(t, "lora/adapter_init")
-	f := readTrain(t)
-	b := [2]*mx.Array{toArray(f.Batches[0].InputIDs), toArray(f.Batches[0].CompletionMask)}
-	loss, grads := nn.ValueAndGrad(m, fixtureLoss)(m, b)
-	if d := math.Abs(loss.Item() - f.Losses[0]); d > 1e-4 {
-		t.Fatalf("step-0 loss %v, PEFT %v", loss.Item(), f.Losses[0])
-	}
-	ref, err := lora.FromPEFTGradients(loadST(t, "lora/grads_step0.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	flat := flatten(grads)
-	if len(flat) != len(ref) {
-		t.Fatalf("%d gradients, PEFT has %d", len(flat), len(ref))
-	}
-	for k, r := range ref {
-		g, ok := flat[k]
-		if !ok {
-			t.Fatalf("no gradient for %s", k)
+	mxtest.ForEachBackend(t, func(t *testing.T) {
+		m := withAdapter(t, "lora/adapter_init")
+		f := readTrain(t)
+		b := [2]*mx.Array{toArray(f.Batches[0].InputIDs), toArray(f.Batches[0].CompletionMask)}
+		loss, grads := nn.ValueAndGrad(m, fixtureLoss)(m, b)
+		if d := math.Abs(loss.Item() - f.Losses[0]); d > 1e-4 {
+			t.Fatalf("step-0 loss %v, PEFT %v", loss.Item(), f.Losses[0])
 		}
-		if d := relDiff(g, r); d > 1e-4 {
-			t.Fatalf("%s: relative difference %g (tolerance 1e-4)", k, d)
+		ref, err := lora.FromPEFTGradients(loadST(t, "lora/grads_step0.safetensors"))
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		flat := flatten(grads)
+		if len(flat) != len(ref) {
+			t.Fatalf("%d gradients, PEFT has %d", len(flat), len(ref))
+		}
+		for k, r := range ref {
+			g, ok := flat[k]
+			if !ok {
+				t.Fatalf("no gradient for %s", k)
+			}
+			if d := relDiff(g, r); d > 1e-4 {
+				t.Fatalf("%s: relative difference %g (tolerance 1e-4)", k, d)
+			}
+		}
+	})
 }
 
 func flatten(t map[string]any) map[string]*mx.Array {
@@ -151,84 +156,88 @@ func flatten(t map[string]any) map[string]*mx.Array {
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
 func TestTwelveStepLossCurveMatchesPEFT(t *testing.T) {
-	m := withAdapter(t, "lora/adapter_init")
-	f := readTrain(t)
-	opt := optim.NewAdamW(optim.Constant(5e-3), optim.AdamConfig{Betas: [2]float64{0.9, 0.999}, Eps: 1e-8, BiasCorrection: true})
-	step := nn.ValueAndGrad(m, fixtureLoss)
-	for i, batch := range f.Batches {
-		loss, grads := step(m, [2]*mx.Array{toArray(batch.InputIDs), toArray(batch.CompletionMask)})
-		opt.Update(m, grads)
-		mx.Eval(loss, m.Parameters(), opt.State())
-		if d := math.Abs(loss.Item() - f.Losses[i]); d > 1e-3 {
-			t.Fatalf("step %d: loss %v, PEFT %v (|diff| %g > 1e-3)", i, loss.Item(), f.Losses[i], d)
+	mxtest.ForEachBackend(t, func(t *testing.T) {
+		m := withAdapter(t, "lora/adapter_init")
+		f := readTrain(t)
+		opt := optim.NewAdamW(optim.Constant(5e-3), optim.AdamConfig{Betas: [2]float64{0.9, 0.999}, Eps: 1e-8, BiasCorrection: true})
+		step := nn.ValueAndGrad(m, fixtureLoss)
+		for i, batch := range f.Batches {
+			loss, grads := step(m, [2]*mx.Array{toArray(batch.InputIDs), toArray(batch.CompletionMask)})
+			opt.Update(m, grads)
+			mx.Eval(loss, m.Parameters(), opt.State())
+			if d := math.Abs(loss.Item() - f.Losses[i]); d > 1e-3 {
+				t.Fatalf("step %d: loss %v, PEFT %v (|diff| %g > 1e-3)", i, loss.Item(), f.Losses[i], d)
+			}
 		}
-	}
-	final := withAdapter(t, "lora/adapter_final")
-	want := lora.AdapterWeights(final)
-	for k, w := range lora.AdapterWeights(m) {
-		if d := relDiff(w, want[k]); d > 1e-3 {
-			t.Fatalf("%s after 12 steps: relative difference %g from PEFT (tolerance 1e-3)", k, d)
+		final := withAdapter(t, "lora/adapter_final")
+		want := lora.AdapterWeights(final)
+		for k, w := range lora.AdapterWeights(m) {
+			if d := relDiff(w, want[k]); d > 1e-3 {
+				t.Fatalf("%s after 12 steps: relative difference %g from PEFT (tolerance 1e-3)", k, d)
+			}
 		}
-	}
+	})
 }
 
 func TestAdapterLogitsFuseAndRoundTrip(t *testing.T) {
-	ref := loadST(t, "lora/fused_logits.safetensors")
-	ids := ref["input_ids"]
-	for _, dir := range []string{"lora/adapter_final", "lora/adapter_final_mlx"} {
-		m := withAdapter(t, dir)
-		if d := maxAbsDiff(m.Forward(ids, nil), ref["logits_with_adapter"]); d > 1e-4 {
-			t.Fatalf("%s: logits with adapter differ by %g", dir, d)
+	mxtest.ForEachBackend(t, func(t *testing.T) {
+		ref := loadST(t, "lora/fused_logits.safetensors")
+		ids := ref["input_ids"]
+		for _, dir := range []string{"lora/adapter_final", "lora/adapter_final_mlx"} {
+			m := withAdapter(t, dir)
+			if d := maxAbsDiff(m.Forward(ids, nil), ref["logits_with_adapter"]); d > 1e-4 {
+				t.Fatalf("%s: logits with adapter differ by %g", dir, d)
+			}
 		}
-	}
-	m := withAdapter(t, "lora/adapter_final")
-	// Export to PEFT and re-import: bit-identical factors.
-	tmp := t.TempDir()
-	if err := lora.ExportPEFT(m, tmp, ""); err != nil {
-		t.Fatal(err)
-	}
-	back := loadModel(t)
-	if err := lora.LoadAdapters(back, tmp); err != nil {
-		t.Fatal(err)
-	}
-	got := lora.AdapterWeights(back)
-	for k, w := range lora.AdapterWeights(m) {
-		if string(w.Bytes()) != string(got[k].Bytes()) {
-			t.Fatalf("%s changed in a PEFT export/import round trip", k)
+		m := withAdapter(t, "lora/adapter_final")
+		// Export to PEFT and re-import: bit-identical factors.
+		tmp := t.TempDir()
+		if err := lora.ExportPEFT(m, tmp, ""); err != nil {
+			t.Fatal(err)
 		}
-	}
-	// mlx-lm format round trip.
-	mlxDir := t.TempDir()
-	if err := lora.SaveAdapters(mlxDir, m, lora.FromConfig(lora.Config{NumLayers: 2, Rank: 4, Scale: 2, Keys: []string{"self_attn.q_proj", "self_attn.v_proj"}})); err != nil {
-		t.Fatal(err)
-	}
-	back2 := loadModel(t)
-	if err := lora.LoadAdapters(back2, mlxDir); err != nil {
-		t.Fatal(err)
-	}
-	for k, w := range lora.AdapterWeights(back2) {
-		if string(w.Bytes()) != string(lora.AdapterWeights(m)[k].Bytes()) {
-			t.Fatalf("%s changed in an mlx-lm save/load round trip", k)
+		back := loadModel(t)
+		if err := lora.LoadAdapters(back, tmp); err != nil {
+			t.Fatal(err)
 		}
-	}
-	// Fuse, save as a Hugging Face folder, reload.
-	if err := lora.Fuse(m); err != nil {
-		t.Fatal(err)
-	}
-	if d := maxAbsDiff(m.Forward(ids, nil), ref["logits_fused"]); d > 1e-4 {
-		t.Fatalf("fused logits differ by %g", d)
-	}
-	out := t.TempDir()
-	if err := lm.Save(m, out); err != nil {
-		t.Fatal(err)
-	}
-	re, err := lm.Load(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := maxAbsDiff(re.Forward(ids, nil), ref["logits_fused"]); d > 1e-4 {
-		t.Fatalf("saved fused model's logits differ by %g", d)
-	}
+		got := lora.AdapterWeights(back)
+		for k, w := range lora.AdapterWeights(m) {
+			if string(w.Bytes()) != string(got[k].Bytes()) {
+				t.Fatalf("%s changed in a PEFT export/import round trip", k)
+			}
+		}
+		// mlx-lm format round trip.
+		mlxDir := t.TempDir()
+		if err := lora.SaveAdapters(mlxDir, m, lora.FromConfig(lora.Config{NumLayers: 2, Rank: 4, Scale: 2, Keys: []string{"self_attn.q_proj", "self_attn.v_proj"}})); err != nil {
+			t.Fatal(err)
+		}
+		back2 := loadModel(t)
+		if err := lora.LoadAdapters(back2, mlxDir); err != nil {
+			t.Fatal(err)
+		}
+		for k, w := range lora.AdapterWeights(back2) {
+			if string(w.Bytes()) != string(lora.AdapterWeights(m)[k].Bytes()) {
+				t.Fatalf("%s changed in an mlx-lm save/load round trip", k)
+			}
+		}
+		// Fuse, save as a Hugging Face folder, reload.
+		if err := lora.Fuse(m); err != nil {
+			t.Fatal(err)
+		}
+		if d := maxAbsDiff(m.Forward(ids, nil), ref["logits_fused"]); d > 1e-4 {
+			t.Fatalf("fused logits differ by %g", d)
+		}
+		out := t.TempDir()
+		if err := lm.Save(m, out); err != nil {
+			t.Fatal(err)
+		}
+		re, err := lm.Load(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := maxAbsDiff(re.Forward(ids, nil), ref["logits_fused"]); d > 1e-4 {
+			t.Fatalf("saved fused model's logits differ by %g", d)
+		}
+	})
 }
 
 func TestTrainableParametersAreExactlyLoRA(t *testing.T) {

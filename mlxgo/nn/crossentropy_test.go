@@ -1,0 +1,56 @@
+package nn_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
+	"github.com/mlxgo/mlxgo/mlxgo/mx/mxtest"
+	"github.com/mlxgo/mlxgo/mlxgo/nn"
+)
+
+// TestCrossEntropyGradients checks the fused cross-entropy — an op defined outside mx,
+// with its own descriptor, CPU kernel and VJP — against finite differences, first and
+// second order, on every backend.
+func TestCrossEntropyGradients(t *testing.T) {
+	ce := func(l, t *mx.Array) *mx.Array { return nn.CrossEntropy(l, t, nil, nn.ReduceNone) }
+	cases := []mxtest.GradCase{
+		{Name: "CrossEntropy", Shapes: [][]int{{2, 3, 5}}, Lo: -2, Hi: 2, F: func(x []*mx.Array) *mx.Array {
+			return ce(x[0], mx.FromSlice([]int32{0, 4, 2, 1, 3, 3}, 2, 3))
+		}},
+		{Name: "CrossEntropyGrad", Shapes: [][]int{{3, 5}}, Lo: -2, Hi: 2, F: func(x []*mx.Array) *mx.Array {
+			g := mx.GradOf(func(l *mx.Array) *mx.Array {
+				return mx.Sum(mx.Multiply(ce(l, mx.FromSlice([]int32{0, 4, 2})), mx.FromSlice([]float32{1, 2, 3})), nil, false)
+			})
+			return g(x[0])
+		}},
+	}
+	mxtest.ForEachBackend(t, func(t *testing.T) { mxtest.CheckGrads(t, cases) })
+}
+
+// TestCrossEntropyIsOneKernel shows the op enters the graph as nn's own descriptor.
+func TestCrossEntropyIsOneKernel(t *testing.T) {
+	logits := mx.FromSlice([]float32{1, 2, 3, 4, 5, 6}, 2, 3)
+	out := nn.CrossEntropy(logits, mx.FromSlice([]int32{0, 2}), nil, nn.ReduceNone)
+	var names []string
+	for a := out; a.Primitive() != nil; a = a.Inputs()[0] {
+		names = append(names, a.Primitive().Op().Name())
+		if _, ok := a.Primitive().Op().(nn.CrossEntropyOp); ok {
+			break
+		}
+	}
+	if got := strings.Join(names, " <- "); !strings.HasSuffix(got, "CrossEntropy") {
+		t.Fatalf("graph %s does not reach an nn.CrossEntropyOp", got)
+	}
+}
+
+func TestCrossEntropyShapeErrorNamesCaller(t *testing.T) {
+	defer func() {
+		var e *mx.Error
+		if err, _ := recover().(error); !errors.As(err, &e) || e.Op != "CrossEntropy" || !strings.Contains(e.Caller, "crossentropy_test.go") {
+			t.Fatalf("got %v, want an *mx.Error for CrossEntropy naming this file", err)
+		}
+	}()
+	nn.CrossEntropy(mx.Zeros([]int{2, 3}, mx.Float32), mx.Zeros([]int{3}, mx.Int32), nil, nn.ReduceNone)
+}
