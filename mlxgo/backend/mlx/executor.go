@@ -92,6 +92,12 @@ func init() {
 // the MLX copy.
 func (e *Executor) Run(tape []backend.Step, done func(i int)) {
 	e.collectIfGrown()
+	lastUse := make(map[*backend.Node]int, len(tape))
+	for i, s := range tape {
+		for _, in := range s.Inputs {
+			lastUse[in] = i
+		}
+	}
 	for i := 0; i < len(tape); {
 		if !canLower(tape[i].Op) {
 			e.fallback(tape[i])
@@ -103,7 +109,13 @@ func (e *Executor) Run(tape []backend.Step, done func(i int)) {
 		for j < len(tape) && canLower(tape[j].Op) {
 			j++
 		}
-		e.runSegment(tape[i:j])
+		// A segment materialises what is kept and what a later segment or CPU step reads.
+		need := make([]bool, j-i)
+		for k, s := range tape[i:j] {
+			u, used := lastUse[s.Out]
+			need[k] = s.Keep || used && u >= j
+		}
+		e.runSegment(tape[i:j], need)
 		for k := i; k < j; k++ {
 			done(k)
 		}
@@ -128,8 +140,11 @@ type upload struct {
 	dt    backend.Dtype
 }
 
-// runSegment builds the segment's graph and evaluates it with one mlx_eval.
-func (e *Executor) runSegment(seg []backend.Step) {
+// runSegment builds the segment's graph and evaluates it with one mlx_eval. Only the
+// outputs flagged in need are evaluated and kept; the others are dropped before
+// mlx_eval, so MLX frees each intermediate as soon as its consumers ran, and their nodes
+// get a placeholder storage (mx releases them without reading them).
+func (e *Executor) runSegment(seg []backend.Step, need []bool) {
 	outs := make(map[*backend.Node]bool, len(seg))
 	for _, s := range seg {
 		outs[s.Out] = true
@@ -195,7 +210,16 @@ func (e *Executor) runSegment(seg []backend.Step) {
 			arrays[s.Out] = results[i]
 		}
 		failed = ""
-		c.Eval(results...)
+		var kept []mlxc.Array
+		for i, r := range results {
+			if need[i] {
+				kept = append(kept, r)
+			} else {
+				c.Free(r)
+				results[i] = 0
+			}
+		}
+		c.Eval(kept...)
 		e.evals.Add(1)
 		ok = true
 	})
@@ -207,7 +231,11 @@ func (e *Executor) runSegment(seg []backend.Step) {
 		panic(&backend.OpError{Op: failed, Msg: err.Error()})
 	}
 	for i, s := range seg {
-		s.Out.Set(newStorage(e, results[i], s.Out.NBytes()))
+		if need[i] {
+			s.Out.Set(newStorage(e, results[i], s.Out.NBytes()))
+		} else {
+			s.Out.Set(dropped{s.Out.NBytes()})
+		}
 	}
 	// An input copied in stays in MLX: the next step reads it there (frozen weights
 	// are copied once, not at every step). Reading it from Go copies it back.

@@ -54,7 +54,7 @@ func TestTapeRunsAsOneEvalAndStaysInMLX(t *testing.T) {
 	prod := &backend.Node{Shape: []int{2, 2}, Dtype: backend.Float32}
 	tape := []backend.Step{
 		{Op: backend.Binary{Kind: backend.Add}, Inputs: []*backend.Node{x, y}, Out: sum},
-		{Op: backend.Matmul{}, Inputs: []*backend.Node{sum, x}, Out: prod},
+		{Op: backend.Matmul{}, Inputs: []*backend.Node{sum, x}, Out: prod, Keep: true},
 	}
 	before := e.Stats()
 	var done []int
@@ -65,6 +65,9 @@ func TestTapeRunsAsOneEvalAndStaysInMLX(t *testing.T) {
 	}
 	if d.Evals != 1 || d.ToMLX != 24 || d.ToHost != 0 {
 		t.Fatalf("stats %+v: want one eval, 24 bytes in, none out", d)
+	}
+	if _, ok := sum.Storage.(dropped); !ok {
+		t.Fatalf("the intermediate (Keep false) holds %T, want it dropped", sum.Storage)
 	}
 	if prod.Storage.Backend() != "mlx" || x.Storage.Backend() != "mlx" {
 		t.Fatalf("result storage is %s, input's %s: want both in MLX", prod.Storage.Backend(), x.Storage.Backend())
@@ -80,7 +83,7 @@ func TestTapeRunsAsOneEvalAndStaysInMLX(t *testing.T) {
 	// A second tape reading the MLX result copies nothing in.
 	neg := &backend.Node{Shape: []int{2, 2}, Dtype: backend.Float32}
 	before = e.Stats()
-	e.Run([]backend.Step{{Op: backend.Unary{Kind: backend.Negative}, Inputs: []*backend.Node{prod}, Out: neg}}, func(int) {})
+	e.Run([]backend.Step{{Op: backend.Unary{Kind: backend.Negative}, Inputs: []*backend.Node{prod}, Out: neg, Keep: true}}, func(int) {})
 	if d := e.Stats().Sub(before); d.ToMLX != 0 {
 		t.Fatalf("stats %+v: an MLX input was copied", d)
 	}
@@ -107,7 +110,7 @@ func TestMLXErrorPanicsWithMLXMessage(t *testing.T) {
 		// The executor goes on working.
 		TestTapeRunsAsOneEvalAndStaysInMLX(t)
 	}()
-	e.Run([]backend.Step{{Op: backend.Matmul{}, Inputs: []*backend.Node{a, b}, Out: out}}, func(int) {})
+	e.Run([]backend.Step{{Op: backend.Matmul{}, Inputs: []*backend.Node{a, b}, Out: out, Keep: true}}, func(int) {})
 }
 
 func equal(a, b []float32) bool {

@@ -54,3 +54,17 @@ func (s *storage) CopyToHost(dst []byte) {
 }
 
 var _ backend.DeviceStorage = (*storage)(nil)
+
+// dropped is the storage of an intermediate the tape did not keep (Step.Keep false):
+// MLX computed it inside one mlx_eval and freed it; mx releases it without reading it.
+type dropped struct{ n int }
+
+func (d dropped) Backend() string { return "mlx" }
+func (d dropped) Len() int        { return d.n }
+func (d dropped) Retain()         {}
+func (d dropped) Release()        {}
+
+// CopyToHost panics: the values were not kept.
+func (d dropped) CopyToHost([]byte) {
+	panic("mlx: reading an intermediate that the tape did not keep (Step.Keep false): an mx bug")
+}
