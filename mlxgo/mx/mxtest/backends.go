@@ -5,7 +5,8 @@ import (
 
 	"github.com/mlxgo/mlxgo/mlxgo/backend"
 	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
-	// Backends linked into every op test. Add one line per backend package, e.g.
+	// Backends linked into every op test beyond those mx links itself (mx/backends.go).
+	// Add one line per backend package, e.g.
 	//	_ "github.com/mlxgo/mlxgo/mlxgo/backend/mlx"
 )
 

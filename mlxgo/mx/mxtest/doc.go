@@ -5,6 +5,7 @@
 // A test wraps its body in [ForEachBackend]; it runs once per registered executor
 // (backend.Names: "cpu" always, "devicesim" — this package's CPU-with-device-storage
 // executor — and any backend whose package is linked in) as a subtest named after it.
-// To add a backend to every op test, link it into this package: one blank import in
-// backends.go.
+// A backend is in every op test once it is linked in: listed in mx/backends.go (then
+// every program has it) or, for a test-only backend, one blank import in this
+// package's backends.go.
 package mxtest
