@@ -214,13 +214,14 @@ func (l *lowerer) lower(op backend.Op, in []mlxc.Array, nodes []*backend.Node, o
 	case backend.Concatenate:
 		return c.Concatenate(in, op.Axis)
 	case backend.Take:
-		return c.TakeAxis(in[0], in[1], op.Axis)
+		return c.TakeAxis(in[0], l.wrap(in[1], nodes[0].Shape[op.Axis]), op.Axis)
 	case backend.ScatterAdd:
-		return l.scatterAdd(op.Axis, in, nodes)
+		return l.scatterAdd(op.Axis, in, nodes, out)
 	case backend.TakeAlongAxis:
-		return c.TakeAlongAxis(in[0], in[1], op.Axis)
-	case backend.ScatterAddAlongAxis:
-		return c.ScatterAddAxis(in[0], in[1], c.AsType(in[2], c.Dtype(in[0])), op.Axis)
+		return c.TakeAlongAxis(in[0], l.wrap(in[1], nodes[0].Shape[op.Axis]), op.Axis)
+	case backend.ScatterAddAlongAxis: // (updates, indices) added into zeros
+		zeros := c.Full(out.Shape, l.scalar(0), mlxc.Float32)
+		return c.ScatterAddAxis(zeros, l.wrap(in[1], out.Shape[op.Axis]), l.f32(in[0]), op.Axis)
 	case backend.Matmul:
 		return c.Matmul(l.f32(in[0]), l.f32(in[1]))
 	case backend.RMSNorm:
@@ -342,13 +343,24 @@ func sliceBounds(start, step, outShape, inShape []int) (b, e, s []int) {
 	return b, e, s
 }
 
-// scatterAdd adds updates (Take's output shape: a.shape[:axis] + idx.shape +
-// a.shape[axis+1:]) into a at idx along axis, as MLX's scatter_add wants them:
-// idx.shape + a.shape with the axis set to 1.
-func (l *lowerer) scatterAdd(axis int, in []mlxc.Array, nodes []*backend.Node) mlxc.Array {
+// wrap maps negative indices i to i+d, as the CPU kernels read them.
+func (l *lowerer) wrap(idx mlxc.Array, d int) mlxc.Array {
 	c := l.c
-	a, idx, upd := in[0], in[1], in[2]
-	as, is := nodes[0].Shape, nodes[1].Shape
+	if dt := c.Dtype(idx); dt == mlxc.Uint8 || dt == mlxc.Uint32 || dt == mlxc.Bool {
+		return idx
+	}
+	zero := c.AsType(l.scalar(0), c.Dtype(idx))
+	return c.Where(c.Binary("less", idx, zero), c.Binary("add", idx, c.AsType(l.scalar(float64(d)), c.Dtype(idx))), idx)
+}
+
+// scatterAdd adds updates (input 0, Take's output shape: out.shape[:axis] + idx.shape +
+// out.shape[axis+1:]) into zeros at indices (input 1) along axis, with MLX's
+// scatter_add, which wants the updates as idx.shape + out.shape with the axis set to 1.
+func (l *lowerer) scatterAdd(axis int, in []mlxc.Array, nodes []*backend.Node, out *backend.Node) mlxc.Array {
+	c := l.c
+	as, is := out.Shape, nodes[1].Shape
+	a := c.Full(as, l.scalar(0), mlxc.Float32)
+	idx, upd := l.wrap(in[1], as[axis]), l.f32(in[0])
 	k := len(is)
 	var perm []int
 	for i := axis; i < axis+k; i++ {

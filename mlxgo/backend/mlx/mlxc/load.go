@@ -3,6 +3,7 @@ package mlxc
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"strings"
@@ -79,8 +80,17 @@ func open(names []string) (*Lib, error) {
 	return nil, fmt.Errorf("%s", strings.Join(errs, "; "))
 }
 
-// openOne loads one library, binds its functions and starts the MLX goroutine.
+// openOne loads one library, binds its functions and starts the MLX goroutine. MLX's
+// own library (libmlx) beside it is loaded first, so a build installed in a prefix the
+// dynamic linker does not search works without LD_LIBRARY_PATH.
 func openOne(name string) (*Lib, error) {
+	if dir := filepath.Dir(name); dir != "." {
+		for _, dep := range []string{"libmlx.so", "libmlx.dylib"} {
+			if p := filepath.Join(dir, dep); fileExists(p) {
+				purego.Dlopen(p, purego.RTLD_NOW|purego.RTLD_GLOBAL) // an error shows below
+			}
+		}
+	}
 	h, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_LOCAL)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
@@ -159,3 +169,8 @@ func (l *Lib) CMinor() int { return l.cMinor }
 
 // Device is the device MLX runs on by default: "gpu" (Metal or CUDA) or "cpu".
 func (l *Lib) Device() string { return l.device }
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
