@@ -166,6 +166,7 @@ func (e *Executor) runSegment(seg []backend.Step, need []bool) {
 			}
 		}
 	}
+	e.checkSizes(seg)
 	results := make([]mlxc.Array, len(seg))
 	moved := map[*backend.Node]mlxc.Array{} // uploaded inputs, which become MLX storage
 	var failed string
@@ -241,6 +242,26 @@ func (e *Executor) runSegment(seg []backend.Step, need []bool) {
 	// are copied once, not at every step). Reading it from Go copies it back.
 	for n, a := range moved {
 		n.Set(newStorage(e, a, n.NBytes()))
+	}
+}
+
+// checkSizes refuses, on MLX's CPU device, a step whose output alone exceeds the
+// machine's memory: MLX's CPU allocator does not report a failed allocation (the
+// process would crash), while its Metal and CUDA allocators raise "[malloc] Unable to
+// allocate", which arrives as MLX's error like any other.
+func (e *Executor) checkSizes(seg []backend.Step) {
+	if e.lib.Device() != "cpu" {
+		return
+	}
+	ram := physicalMemory()
+	if ram == 0 {
+		return
+	}
+	for _, s := range seg {
+		if n := int64(s.Out.Size()) * int64(s.Out.Dtype.Size()); n > ram {
+			panic(&backend.OpError{Op: s.Op.Name(), Msg: fmt.Sprintf(
+				"mlx: out of memory: the result of shape %v %s needs %d bytes, the machine has %d", s.Out.Shape, s.Out.Dtype, n, ram)})
+		}
 	}
 }
 

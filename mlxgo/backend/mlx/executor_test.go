@@ -124,3 +124,22 @@ func equal(a, b []float32) bool {
 	}
 	return true
 }
+
+func TestOutOfMemoryPanicsInsteadOfExiting(t *testing.T) {
+	e := testExecutor(t)
+	huge := &backend.Node{Shape: []int{1 << 20, 1 << 20, 1 << 10}, Dtype: backend.Float32} // 4 PiB
+	sum := &backend.Node{Shape: []int{1, 1, 1}, Dtype: backend.Float32}
+	tape := []backend.Step{
+		{Op: backend.Full{Value: 1}, Out: huge},
+		{Op: backend.Reduce{Kind: backend.Sum, Axes: []int{0, 1, 2}}, Inputs: []*backend.Node{huge}, Out: sum, Keep: true},
+	}
+	defer func() {
+		r := recover()
+		var oe *backend.OpError
+		if err, ok := r.(error); !ok || !errors.As(err, &oe) || !strings.Contains(oe.Msg, "emory") && !strings.Contains(oe.Msg, "allocate") {
+			t.Fatalf("recovered %v, want an OpError about memory", r)
+		}
+		t.Log(r)
+	}()
+	e.Run(tape, func(int) {})
+}

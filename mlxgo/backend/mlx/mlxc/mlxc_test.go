@@ -111,6 +111,10 @@ func TestShapeMismatchIsAnErrorWithMLXMessage(t *testing.T) {
 
 func TestOutOfMemoryIsAnError(t *testing.T) {
 	l := testLib(t)
+	if l.Device() == "cpu" {
+		t.Skip("MLX's CPU allocator does not report failed allocations (the MLX backend " +
+			"refuses oversized results itself: backend/mlx TestOutOfMemoryPanicsInsteadOfExiting)")
+	}
 	err := l.Do(func(c *Ctx) {
 		v := c.Scalar(1)
 		defer c.Free(v)
