@@ -68,14 +68,9 @@ func (e *Executor) String() string {
 }
 
 // defaultHere reports whether MLX should run when MLXGO_BACKEND is unset: on macOS
-// arm64 (Metal) when libmlxc loads.
-func defaultHere() bool {
-	if runtime.GOOS != "darwin" || runtime.GOARCH != "arm64" {
-		return false
-	}
-	_, err := Open()
-	return err == nil
-}
+// arm64 (Metal). mx then opens it, and when libmlxc is missing falls back to the CPU
+// backend with Open's error (which says `brew install mlx-c`) as the reason.
+func defaultHere() bool { return runtime.GOOS == "darwin" && runtime.GOARCH == "arm64" }
 
 func init() {
 	backend.Register("mlx", backend.Factory{
