@@ -11,6 +11,7 @@ import (
 	"github.com/mlxgo/mlxgo/mlxgo/lm/generate"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/tokenizer"
+	"github.com/mlxgo/mlxgo/mlxgo/mx/mxtest"
 )
 
 const fixture = "../testdata/hf-tiny-llama"
@@ -52,29 +53,33 @@ func check(t *testing.T, model *lm.Model, tok *tokenizer.Tokenizer, cases []gree
 }
 
 func TestGreedyMatchesTransformers(t *testing.T) {
-	dir := filepath.Join(fixture, "model")
-	model := lm.MustLoad(dir)
-	tok, err := tokenizer.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	check(t, model, tok, readCases(t, "generate.json", "greedy"))
+	mxtest.ForEachBackend(t, func(t *testing.T) {
+		dir := filepath.Join(fixture, "model")
+		model := lm.MustLoad(dir)
+		tok, err := tokenizer.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, model, tok, readCases(t, "generate.json", "greedy"))
+	})
 }
 
 func TestGreedyFusedMatchesTransformers(t *testing.T) {
-	dir := filepath.Join(fixture, "model")
-	model := lm.MustLoad(dir)
-	model.Freeze()
-	if err := lora.LoadAdapters(model, filepath.Join(fixture, "lora/adapter_final")); err != nil {
-		t.Fatal(err)
-	}
-	tok, _ := tokenizer.Load(dir)
-	cases := readCases(t, "lora/generate_fused.json", "greedy_fused")
-	check(t, model, tok, cases) // with the adapter
-	if err := lora.Fuse(model); err != nil {
-		t.Fatal(err)
-	}
-	check(t, model, tok, cases) // fused
+	mxtest.ForEachBackend(t, func(t *testing.T) {
+		dir := filepath.Join(fixture, "model")
+		model := lm.MustLoad(dir)
+		model.Freeze()
+		if err := lora.LoadAdapters(model, filepath.Join(fixture, "lora/adapter_final")); err != nil {
+			t.Fatal(err)
+		}
+		tok, _ := tokenizer.Load(dir)
+		cases := readCases(t, "lora/generate_fused.json", "greedy_fused")
+		check(t, model, tok, cases) // with the adapter
+		if err := lora.Fuse(model); err != nil {
+			t.Fatal(err)
+		}
+		check(t, model, tok, cases) // fused
+	})
 }
 
 func TestSamplingFilters(t *testing.T) {
