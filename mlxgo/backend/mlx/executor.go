@@ -1,7 +1,10 @@
 package mlx
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
+	"slices"
 	"reflect"
 	"runtime"
 	"sync"
@@ -18,6 +21,8 @@ type Executor struct {
 	lib *mlxc.Lib
 
 	toMLX, toHost, uploads, downloads, evals, fallbacks atomic.Int64
+
+	ropes []ropeConst // RoPE periods already in MLX (MLX goroutine only)
 
 	live   atomic.Int64 // bytes of MLX storage not yet released
 	lastGC int64        // live just after the last collection this executor asked for
@@ -290,4 +295,37 @@ func externLowering(op backend.Op) (Lowering, bool) {
 	defer externMu.RUnlock()
 	f, ok := extern[reflect.TypeOf(op)]
 	return f, ok
+}
+
+// ropeConst is one RoPE frequency table uploaded once: every layer and step reuses it.
+type ropeConst struct {
+	invFreq []float32 // a copy, compared on lookup
+	periods mlxc.Array
+}
+
+// periods returns 1/invFreq as an MLX array owned by the executor, uploading a table
+// only the first time it is seen.
+func (e *Executor) periods(c *mlxc.Ctx, invFreq []float32) mlxc.Array {
+	for _, r := range e.ropes {
+		if slices.Equal(r.invFreq, invFreq) {
+			return r.periods
+		}
+	}
+	p := make([]float32, len(invFreq))
+	for i, f := range invFreq {
+		p[i] = 1 / f
+	}
+	b := make([]byte, 4*len(p))
+	for i, x := range p {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	e.toMLX.Add(int64(len(b)))
+	var arr mlxc.Array
+	c.Unscoped(func() { arr = c.FromBytes(b, []int{len(p)}, mlxc.Float32) })
+	if len(e.ropes) >= 64 { // a bound for programs that build many different tables
+		c.Free(e.ropes[0].periods)
+		e.ropes = e.ropes[1:]
+	}
+	e.ropes = append(e.ropes, ropeConst{slices.Clone(invFreq), arr})
+	return arr
 }

@@ -402,10 +402,7 @@ func (l *lowerer) rmsNormGrad(op backend.RMSNormGrad, in []mlxc.Array, nodes []*
 // inverse rotation negates the angle through the scale.
 func (l *lowerer) rope(op backend.RoPE, x mlxc.Array, in *backend.Node) mlxc.Array {
 	c := l.c
-	periods := make([]float32, len(op.InvFreq))
-	for i, f := range op.InvFreq {
-		periods[i] = 1 / f
-	}
+	periods := l.e.periods(c, op.InvFreq)
 	scale := op.Scale
 	if op.Inverse {
 		scale = -scale
@@ -417,7 +414,7 @@ func (l *lowerer) rope(op backend.RoPE, x mlxc.Array, in *backend.Node) mlxc.Arr
 		lead *= d
 	}
 	x3 := c.Reshape(x, []int{lead, shape[nd-2], shape[nd-1]})
-	r := c.RoPE(x3, op.Dims, op.Traditional, 0, scale, op.Offset, l.floats32(periods))
+	r := c.RoPE(x3, op.Dims, op.Traditional, 0, scale, op.Offset, periods)
 	return c.Reshape(r, shape)
 }
 

@@ -44,6 +44,14 @@ func (c *Ctx) Scope(f func() Array) Array {
 	return keep
 }
 
+// Unscoped runs f outside any open Scope: arrays it makes are the caller's to free.
+func (c *Ctx) Unscoped(f func()) {
+	outer := c.scope
+	c.scope = nil
+	defer func() { c.scope = outer }()
+	f()
+}
+
 // FreeLater releases a from any goroutine without waiting: it is freed on the MLX
 // goroutine before the next function given to Do runs. (Storage finalizers and
 // reference counts drop arrays from goroutines that may be inside Do themselves.)
