@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mlxgo/mlxgo/mlxgo/backend/blas"
+	"github.com/mlxgo/mlxgo/mlxgo/backend/mlx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
 	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
@@ -70,6 +71,8 @@ func runBench(args []string) error {
 	gflops := machineGFLOPS()
 	var cpuProf *os.File
 	var times []float64
+	mlxExec, onMLX := mx.CurrentBackend().Backend.(*mlx.Executor)
+	var before mlx.Stats
 	for i := 0; i < *steps+*warmup; i++ {
 		ids := mx.RandInt(0, cfg.VocabSize, []int{*batch, *seq + 1}, mx.Key(uint64(i)))
 		mx.Eval(ids)
@@ -80,6 +83,9 @@ func runBench(args []string) error {
 			if err := pprof.StartCPUProfile(cpuProf); err != nil {
 				return fmt.Errorf("%s: %v", *profile, err)
 			}
+		}
+		if i == *warmup && onMLX {
+			before = mlxExec.Stats()
 		}
 		t0 := time.Now()
 		l, g := step(m, ids)
@@ -109,13 +115,23 @@ func runBench(args []string) error {
 	}
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	out, _ := json.Marshal(map[string]any{
-		"impl": "mlxgo", "blas": blas.Backend(), "preset": *preset, "batch": *batch, "seq": *seq,
-		"trainable": lora.TrainableCount(m), "step_s_median": med, "tokens_per_s": float64(*batch**seq) / med,
-		"peak_rss_mib": float64(ru.Maxrss) / 1024, "grad_checkpoint": *ckpt,
+	res := map[string]any{
+		"impl": "mlxgo", "backend": mx.CurrentBackend().String(), "blas": blas.Backend(), "preset": *preset,
+		"batch": *batch, "seq": *seq, "trainable": lora.TrainableCount(m), "step_s_median": med,
+		"tokens_per_s": float64(*batch**seq) / med, "peak_rss_mib": float64(ru.Maxrss) / 1024,
+		"grad_checkpoint": *ckpt,
 		"step_gflop": flops / 1e9, "machine_gflops": gflops, "mfu": flops / med / (gflops * 1e9),
 		"threads": runtime.GOMAXPROCS(0), "blas_threads": blas.Threads(),
-	})
+	}
+	if onMLX {
+		// Traffic between Go and MLX per timed step (the batch's token ids go in).
+		d := mlxExec.Stats().Sub(before)
+		res["mlx"] = mlxExec.String()
+		res["bytes_to_mlx_per_step"] = d.ToMLX / int64(*steps)
+		res["bytes_to_host_per_step"] = d.ToHost / int64(*steps)
+		res["cpu_fallbacks_per_step"] = d.Fallbacks / int64(*steps)
+	}
+	out, _ := json.Marshal(res)
 	fmt.Println(string(out))
 	return nil
 }
