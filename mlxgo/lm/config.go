@@ -107,6 +107,9 @@ func LoadConfig(dir string) (*Config, error) {
 	return ParseConfig(data, path)
 }
 
+// maxLayers bounds num_hidden_layers: the deepest real checkpoints have about 130 blocks.
+const maxLayers = 10000
+
 // ParseConfig parses config.json content; path is used in error messages.
 func ParseConfig(data []byte, path string) (*Config, error) {
 	var c Config
@@ -160,6 +163,11 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 		if req.v <= 0 {
 			return nil, fmt.Errorf("%s: %s must be a positive integer", path, req.key)
 		}
+	}
+	// Per-layer settings are parsed before any weight is read, so a small file declaring
+	// an absurd depth must fail here rather than allocate for it.
+	if c.NumHiddenLayers > maxLayers {
+		return nil, fmt.Errorf("%s: num_hidden_layers %d is beyond any real model (at most %d)", path, c.NumHiddenLayers, maxLayers)
 	}
 	if c.NumAttentionHeads%c.NumKeyValueHeads != 0 {
 		return nil, fmt.Errorf("%s: num_attention_heads %d is not a multiple of num_key_value_heads %d", path, c.NumAttentionHeads, c.NumKeyValueHeads)
