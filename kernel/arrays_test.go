@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/mlxgo/mlxgo/kernel"
-	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
 	"github.com/mlxgo/mlxgo/mlxgo/tree"
 )
