@@ -22,6 +22,9 @@ type Attention struct {
 	Heads, KVHeads, HeadDim int `mx:"-"`
 	// Window limits attention to the last Window positions (Mistral); 0: no limit.
 	Window int `mx:"-"`
+
+	// probe, when set, receives the layer's attention weights: see Model.ForwardWithAttention.
+	probe func(weights *mx.Array)
 }
 
 // Forward attends over x (B, L, hidden), extending cache when it is not nil.
@@ -45,6 +48,9 @@ func (a *Attention) Forward(x *mx.Array, cache *LayerCache) *mx.Array {
 		mask = windowMask(L, S, a.Window)
 	case L > 1:
 		mask = "causal"
+	}
+	if a.probe != nil {
+		a.probe(attentionWeights(q, k, 1/math.Sqrt(float64(a.HeadDim)), mask))
 	}
 	o := mx.ScaledDotProductAttention(q, k, v, 1/math.Sqrt(float64(a.HeadDim)), mask)
 	return a.OProj.Forward(mx.Reshape(mx.Transpose(o, 0, 2, 1, 3), B, L, a.Heads*a.HeadDim))
