@@ -54,6 +54,9 @@ func heatmapCheck(title string, z [][]float64, xLabels, yLabels []string) (lo, h
 	return lo, hi, bad, nil
 }
 
+// maxLabels is the most categories an axis labels one by one.
+const maxLabels = 40
+
 // indexLabels returns labels, or "0", "1", ... n-1 when labels is nil.
 func indexLabels(labels []string, n int) []string {
 	if labels != nil {
@@ -88,19 +91,27 @@ func HeatmapHTML(title string, z [][]float64, xLabels, yLabels []string) string 
 	if len(xs) > 12 {
 		rotate = 60
 	}
+	// Every label is drawn up to maxLabels per axis; beyond, ECharts picks a readable subset.
+	xInterval, yInterval := any("auto"), any("auto")
+	if len(xs) <= maxLabels {
+		xInterval = 0
+	}
+	if len(ys) <= maxLabels {
+		yInterval = 0
+	}
 	option := interactive(map[string]any{
 		"animation": false,
 		"title":     map[string]any{"text": title, "subtext": sub, "left": 10, "top": 4},
 		"tooltip":   map[string]any{"position": "top"},
 		"grid":      map[string]any{"left": 90, "right": 110, "top": 70, "bottom": 90},
-		"xAxis": map[string]any{"type": "category", "data": xs, "splitArea": map[string]any{"show": true},
-			"axisLabel": map[string]any{"rotate": rotate, "interval": 0, "hideOverlap": true}},
+		"xAxis": map[string]any{"type": "category", "data": xs,
+			"axisLabel": map[string]any{"rotate": rotate, "interval": xInterval}},
 		"yAxis": map[string]any{"type": "category", "data": ys, "inverse": true,
-			"splitArea": map[string]any{"show": true}, "axisLabel": map[string]any{"interval": 0, "hideOverlap": true}},
+			"axisLabel": map[string]any{"interval": yInterval}},
 		"visualMap": map[string]any{"min": lo, "max": hi, "calculable": true, "orient": "vertical",
 			"right": 10, "top": 70, "precision": 3,
 			"inRange": map[string]any{"color": []string{"#f7fbff", "#6baed6", "#08306b"}}},
-		"series": []any{map[string]any{"name": title, "type": "heatmap", "data": data,
+		"series": []any{map[string]any{"name": title, "type": "heatmap", "data": data, "progressive": 0,
 			"emphasis": map[string]any{"itemStyle": map[string]any{"borderColor": "#333", "borderWidth": 1}}}},
 	}, true)
 	return chartHTML(chartSpec{classes: "mlxgo-heatmap", height: "460px", option: withJS(option, heatmapTooltipJS)})

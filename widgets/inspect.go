@@ -68,11 +68,11 @@ func (s Stats) rows() [][]string {
 
 // maxHeatmapSide bounds the rows and columns Inspect draws: larger matrices are averaged over
 // blocks.
-const maxHeatmapSide = 96
+const maxHeatmapSide = 48
 
 // Inspect shows what an array holds: its shape, dtype and backend, min/max/mean/std of its
 // finite values, how many are NaN or ±Inf, a histogram of the values and, for a 2-D array,
-// a heatmap (averaged over blocks when a side exceeds 96). It evaluates x. Outside a notebook
+// a heatmap (averaged over blocks when a side exceeds 48). It evaluates x. Outside a notebook
 // it prints the statistics.
 func Inspect(name string, x *mx.Array) {
 	show(func() string { return InspectHTML(name, x) }, func() string { return inspectText(name, x) })
