@@ -162,6 +162,7 @@ func TestKernelIntegration(t *testing.T) {
 	}
 
 	t.Run("smoke", func(t *testing.T) { smoke(t, root, env) })
+	t.Run("preload", func(t *testing.T) { preload(t, root, env) })
 	t.Run("trivial-cells", func(t *testing.T) { trivialCells(t, jupyter, root) })
 	t.Run("classic-notebook-live", func(t *testing.T) { classicLive(t, jupyter, root, dataDir) })
 
@@ -257,6 +258,39 @@ func smoke(t *testing.T, root string, env []string) {
 	}
 	if !strings.Contains(rep.Text, "smoke: gonbui display") || !strings.Contains(rep.Text, "loaded true: answer 42") {
 		t.Errorf("exported HTML text lacks the outputs:\n%s", rep.Text)
+	}
+}
+
+// preload executes testdata/preload.ipynb, a fresh notebook whose cells import nothing and use
+// every package of setup.Preloaded by its name alone.
+func preload(t *testing.T, root string, env []string) {
+	outDir := t.TempDir()
+	start := time.Now()
+	out, err := goRun(t, root, env, "./kernel/cmd/runnb", "-no-html", "-out", outDir,
+		filepath.Join(root, "kernel", "testdata", "preload.ipynb"))
+	t.Logf("runnb (%.1fs):\n%s", time.Since(start).Seconds(), out)
+	if err != nil {
+		t.Fatalf("runnb: %v", err)
+	}
+	stdout, htmls := codeCells(t, readNotebook(t, filepath.Join(outDir, "preload.ipynb")))
+	if len(stdout) != 4 {
+		t.Fatalf("%d code cells, want 4", len(stdout))
+	}
+	if stdout[0] != "14\n" {
+		t.Errorf("mx cell printed %q, want 14", stdout[0])
+	}
+	for i, want := range [][]string{nil,
+		{"tree: bias [2]", "tree: weight [2 3]", "nn: 8 parameters; optim: learning rate 0.001"},
+		{"lm: llama", "tokenizer: vocabulary", " adapted layers", "trainer: validation loss", "generate: "},
+		{"kernel: true 7 <nil>"}} {
+		for _, w := range want {
+			if !strings.Contains(stdout[i], w) {
+				t.Errorf("cell %d printed %q, want %q in it", i+1, stdout[i], w)
+			}
+		}
+	}
+	if !strings.Contains(strings.Join(htmls[3], ""), "preload-widgets-row") {
+		t.Errorf("widgets.Table output missing: %q", htmls[3])
 	}
 }
 

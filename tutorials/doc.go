@@ -6,6 +6,12 @@
 //
 //	go run ./tutorials/01-lazy-evaluation
 //
-// The tests of this package run every guide and check the lines it prints, and that the
-// code shown in each README is the code its main.go runs.
+// Each guide is also a notebook on the "Go (mlxgo)" kernel, NN-name/NN-name.ipynb, generated
+// from its README.md and main.go (the one source of its code) by go generate.
+//
+// The tests of this package run every guide and check the lines it prints, that the
+// code shown in each README is the code its main.go runs, that the notebooks are what the
+// generator makes, and execute the notebooks.
 package tutorials
+
+//go:generate go run ./internal/notebook/gen

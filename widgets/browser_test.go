@@ -7,9 +7,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/widgets"
 	"github.com/mlxgo/mlxgo/widgets/browsercheck"
 )
@@ -199,4 +201,56 @@ func absDiff(a, b uint32) uint32 {
 		return a - b
 	}
 	return b - a
+}
+
+// TestNewWidgetsDrawInChromium renders the experiment widgets — heatmap, scatter, bar, run
+// comparison, Inspect of a matrix, shaded tokens — and an input error on one page, and checks
+// in headless Chromium that every chart drew and holds its data.
+func TestNewWidgetsDrawInChromium(t *testing.T) {
+	requireChromium(t)
+	a, b := widgets.NewRun("rank 4"), widgets.NewRun("rank 8")
+	for s := 1; s <= 10; s++ {
+		a.Train = append(a.Train, widgets.Point{Step: s, Value: 3 - 0.1*float64(s)})
+		b.Train = append(b.Train, widgets.Point{Step: s, Value: 3 - 0.15*float64(s)})
+	}
+	a.Val = []widgets.Point{{Step: 5, Value: 2.6}, {Step: 10, Value: 2.2}}
+	a.Metrics["val loss"], b.Metrics["val loss"] = 2.2, 1.9
+	body := widgets.HeatmapHTML("attention", [][]float64{{1, 0, 0}, {0.4, 0.6, 0}}, []string{"Once", " upon", " a"}, []string{"Once", " upon"}) +
+		widgets.ScatterHTML("embeddings", []widgets.XY{{X: 1, Y: 2, Label: "cat", Group: "a"}, {X: 2, Y: 1, Label: "dog", Group: "b"}, {X: 0, Y: 0, Label: "ran", Group: "b"}}) +
+		widgets.BarHTML("B norms", []string{"layer 0", "layer 1"}, widgets.Series{Name: "q_proj", Values: []float64{0.5, 1}}, widgets.Series{Name: "v_proj", Values: []float64{2, 1.5}}) +
+		widgets.CompareHTML("sweep", a, b) +
+		widgets.InspectHTML("w", mx.FromSlice([]float32{1, 2, 3, 4, 5, 6}, 2, 3)) +
+		widgets.TokensHTML("generated", []string{"Once", " upon", " a", " time"}, []float64{0.9, 0.6, 0.3, 0.05}) +
+		widgets.HeatmapHTML("broken", [][]float64{{1, 2}}, []string{"only one"}, nil)
+	page := writePage(t, "experiments.html", body)
+	rep, err := browsercheck.CheckWith(page, browsercheck.Options{Height: 3000,
+		Require: []string{"mlxgo-heatmap", "mlxgo-scatter", "mlxgo-bar", "mlxgo-compare-chart", "mlxgo-histogram"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rep.Charts {
+		t.Logf("chart: %+v", c)
+	}
+	for class, points := range map[string][]int{
+		"mlxgo-heatmap": {6, 6}, "mlxgo-scatter": {3}, "mlxgo-bar": {4}, "mlxgo-compare-chart": {10 + 2 + 10}, "mlxgo-histogram": {40},
+	} {
+		var got []int
+		for _, c := range rep.Of(class) {
+			got = append(got, c.Points)
+			if c.Ink == 0 {
+				t.Errorf("%s chart %d drew nothing", class, c.Index)
+			}
+		}
+		if !slices.Equal(got, points) {
+			t.Errorf("%s charts hold %v points, want %v", class, got, points)
+		}
+	}
+	for _, want := range []string{"Once upon a time", "widgets.Heatmap(\"broken\"): 1 x labels for 2 columns", "val loss", "rank 8"} {
+		if !strings.Contains(rep.Text, want) {
+			t.Errorf("page text lacks %q", want)
+		}
+	}
+	if len(rep.Errors) > 0 {
+		t.Errorf("script errors: %v", rep.Errors)
+	}
 }

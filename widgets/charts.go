@@ -38,16 +38,16 @@ func LineHTML(title string, ys ...[]float64) string {
 		ser = append(ser, map[string]any{"name": name, "type": "line", "data": pts,
 			"showSymbol": len(y) < 50, "sampling": "lttb"})
 	}
-	option := map[string]any{
+	option := interactive(map[string]any{
 		"animation": false,
 		"title":     map[string]any{"text": title, "left": 10, "top": 4},
-		"legend":    map[string]any{"data": legend, "right": 20, "top": 6},
+		"legend":    map[string]any{"data": legend, "right": 130, "top": 6},
 		"tooltip":   map[string]any{"trigger": "axis"},
 		"grid":      map[string]any{"left": 65, "right": 30, "top": 60, "bottom": 40},
 		"xAxis":     map[string]any{"type": "value", "min": "dataMin", "max": "dataMax"},
 		"yAxis":     map[string]any{"type": "value", "scale": true},
 		"series":    ser,
-	}
+	}, true)
 	return chartHTML(chartSpec{classes: "mlxgo-line-chart", option: jsonString(option)})
 }
 
@@ -135,7 +135,7 @@ func HistogramHTML(title string, values []float32, bins int) string {
 	if skipped > 0 {
 		sub += fmt.Sprintf(", %d not finite (left out)", skipped)
 	}
-	option := map[string]any{
+	option := interactive(map[string]any{
 		"animation": false,
 		"title":     map[string]any{"text": title, "subtext": sub, "left": 10, "top": 4},
 		"tooltip":   map[string]any{"trigger": "axis"},
@@ -144,7 +144,7 @@ func HistogramHTML(title string, values []float32, bins int) string {
 		"yAxis":     map[string]any{"type": "value", "name": "count"},
 		"series": []any{map[string]any{"name": "count", "type": "bar", "data": counts,
 			"barCategoryGap": "5%", "color": "#1f77b4"}},
-	}
+	}, true)
 	return chartHTML(chartSpec{classes: "mlxgo-histogram", option: jsonString(option)})
 }
 

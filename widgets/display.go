@@ -1,5 +1,14 @@
-// Package widgets displays training feedback inside GoNB notebooks: a live loss chart, a
-// progress bar, line charts, histograms, tables and raw HTML.
+// Package widgets displays training feedback and experiment results inside GoNB notebooks: a
+// live loss chart, a progress bar, line charts, histograms, tables and raw HTML; for ad hoc
+// experiments, Heatmap (attention weights, per-token losses), Scatter (embeddings in 2-D), Bar
+// (LoRA B norms), Compare (several runs' curves overlaid and their final metrics, from trainer
+// events or saved adapter folders), Inspect (an array's statistics, histogram and heatmap) and
+// Tokens (generated text shaded by probability).
+//
+// Charts are interactive: tooltips, zoom (wheel, box zoom, restore), legend entries that hide
+// their series, and a toolbox button that saves the chart as a PNG. Input a widget cannot draw
+// (no values, mismatched label counts, nothing finite) shows a message naming the widget, its
+// title and the problem in place of the chart.
 //
 // Every helper renders HTML through gonbui (DisplayHTML for outputs that stay in the saved
 // notebook, UpdateHTML with one display id for outputs that change in place) and ends with

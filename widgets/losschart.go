@@ -298,10 +298,10 @@ func (c *LossChart) optionLocked() map[string]any {
 		})
 		right = 80
 	}
-	return map[string]any{
+	return interactive(map[string]any{
 		"animation": false,
 		"title":     map[string]any{"text": c.Title, "left": 10, "top": 4},
-		"legend":    map[string]any{"data": legend, "right": 20, "top": 6},
+		"legend":    map[string]any{"data": legend, "right": 130, "top": 6},
 		"tooltip":   map[string]any{"trigger": "axis"},
 		"grid":      map[string]any{"left": 65, "right": right, "top": 60, "bottom": 50},
 		"xAxis": map[string]any{"type": "value", "name": "step", "nameLocation": "middle", "nameGap": 28,
@@ -309,7 +309,7 @@ func (c *LossChart) optionLocked() map[string]any {
 		"yAxis":    yAxes,
 		"dataZoom": []any{map[string]any{"type": "inside"}},
 		"series":   ser,
-	}
+	}, true)
 }
 
 func (c *LossChart) htmlLocked(key string) string {

@@ -186,6 +186,9 @@ func (a *Attention) attend(q, k, v *mx.Array, mask any) *mx.Array {
 		scale = 1 / math.Sqrt(float64(a.HeadDim))
 	}
 	if a.Softcap == 0 {
+		if a.probe != nil {
+			a.probe(attentionWeights(q, k, scale, mask))
+		}
 		return mx.ScaledDotProductAttention(q, k, v, scale, mask)
 	}
 	if rep := a.Heads / a.KVHeads; rep > 1 {
@@ -201,6 +204,9 @@ func (a *Attention) attend(q, k, v *mx.Array, mask any) *mx.Array {
 		s = mx.Where(mk, s, math.Inf(-1))
 	}
 	p := mx.AsType(mx.Softmax(mx.AsType(s, mx.Float32), -1), v.Dtype())
+	if a.probe != nil {
+		a.probe(p)
+	}
 	return mx.Matmul(p, v)
 }
 

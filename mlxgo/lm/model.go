@@ -30,6 +30,9 @@ type Attention struct {
 	Heads, KVHeads, HeadDim int `mx:"-"`
 	// Window limits attention to the last Window positions (Mistral); 0: no limit.
 	Window int `mx:"-"`
+
+	// probe, when set, receives the layer's attention weights: see Model.ForwardWithAttention.
+	probe func(weights *mx.Array)
 }
 
 // Forward attends over x (B, L, hidden), extending cache when it is not nil.

@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -94,8 +95,11 @@ func Chromium() (string, error) {
 }
 
 // Options tune a browser run. The zero value means a 1000×800 window, a 5 s virtual-time
-// budget and a 2 minute limit.
+// budget, a 2 minute limit and a page that must hold a loss chart.
 type Options struct {
+	// Require lists chart classes (such as "mlxgo-heatmap") of which the page must hold at
+	// least one, each drawn and holding data points; nil means {"mlxgo-loss-chart"}.
+	Require []string
 	// Width and Height are the window size in pixels.
 	Width, Height int
 	// VirtualTime is the virtual-time budget given to the page (--virtual-time-budget).
@@ -181,8 +185,9 @@ func Screenshot(path, png string, o Options) error {
 
 // Check opens the HTML file in headless Chromium with default Options and reports on its
 // mlxgo charts and text. The error is non-nil when the browser could not run, when the page
-// has no element of class "mlxgo-loss-chart", or when any mlxgo chart drew no pixels or any
-// loss chart holds no data point; the report is filled in whenever the page was measured.
+// has no element of a required class (by default "mlxgo-loss-chart"), or when any mlxgo chart
+// drew no pixels or any chart of a required class holds no data point; the report is filled in
+// whenever the page was measured.
 func Check(path string) (Report, error) {
 	return CheckWith(path, Options{})
 }
@@ -223,14 +228,31 @@ func CheckWith(path string, o Options) (Report, error) {
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return Report{}, fmt.Errorf("browsercheck: decoding result: %w", err)
 	}
-	return r, r.verify(path)
+	return r, r.verify(path, o.Require)
 }
 
-// verify returns an error describing every chart that did not draw.
-func (r Report) verify(path string) error {
+// Of returns the charts whose class list holds class.
+func (r Report) Of(class string) []Chart {
+	var cs []Chart
+	for _, c := range r.Charts {
+		if slices.Contains(strings.Fields(c.Class), class) {
+			cs = append(cs, c)
+		}
+	}
+	return cs
+}
+
+// verify returns an error describing every required class missing and every chart that did
+// not draw.
+func (r Report) verify(path string, require []string) error {
+	if require == nil {
+		require = []string{"mlxgo-loss-chart"}
+	}
 	var problems []string
-	if len(r.LossCharts()) == 0 {
-		problems = append(problems, "no element of class mlxgo-loss-chart")
+	for _, class := range require {
+		if len(r.Of(class)) == 0 {
+			problems = append(problems, "no element of class "+class)
+		}
 	}
 	if len(r.Charts) > 0 && r.ECharts == "" {
 		problems = append(problems, "window.echarts is undefined (the inlined library did not load)")
@@ -241,8 +263,8 @@ func (r Report) verify(path string) error {
 			problems = append(problems, fmt.Sprintf("chart %d (%s, id %s) has no canvas", c.Index, c.Class, c.ID))
 		case c.Ink == 0:
 			problems = append(problems, fmt.Sprintf("chart %d (%s, id %s) drew no pixels", c.Index, c.Class, c.ID))
-		case c.Loss && c.Points <= 0:
-			problems = append(problems, fmt.Sprintf("loss chart %d (id %s) holds no data point", c.Index, c.ID))
+		case c.Points <= 0 && slices.ContainsFunc(require, func(class string) bool { return slices.Contains(strings.Fields(c.Class), class) }):
+			problems = append(problems, fmt.Sprintf("chart %d (%s, id %s) holds no data point", c.Index, c.Class, c.ID))
 		}
 	}
 	if len(problems) == 0 {

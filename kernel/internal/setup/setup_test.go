@@ -2,6 +2,7 @@ package setup
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -137,5 +138,56 @@ func TestNotebookErrors(t *testing.T) {
 	}
 	if got, want := errs[0].String(), "cell 1 (x := undefined): ERROR: undefined: undefined"; got != want {
 		t.Errorf("error = %q, want %q", got, want)
+	}
+}
+
+// TestGoimportsResolvesPreloaded runs the kernel's goimports, in the kernel's environment, on a
+// cell using every Preloaded package by name alone: each must resolve to this module's package.
+// It also shows the check catching a wrong guess: widgets.Slider exists only in GoNB's
+// gonbui/widgets, so goimports picks that package for it.
+func TestGoimportsResolvesPreloaded(t *testing.T) {
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := KernelEnv(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	goimports := filepath.Join(t.TempDir(), "goimports")
+	if err := buildTool(root, goimports, goimportsPkg); err != nil {
+		t.Fatal(err)
+	}
+	got, err := CheckPreloaded(root, goimports, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("goimports resolved: %v", got)
+
+	// No standard package and no other package of this module has a preloaded name.
+	out, err := exec.Command("go", "list", "std").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgs, _, err := PublicPackages(root, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range Preloaded {
+		if !slices.Contains(pkgs, p.Path) {
+			t.Errorf("%s is not a public package of the module", p.Path)
+		}
+		for _, other := range append(strings.Fields(string(out)), pkgs...) {
+			if other != p.Path && other[strings.LastIndex(other, "/")+1:] == p.Name {
+				t.Errorf("%s shares the name %s with %s", other, p.Name, p.Path)
+			}
+		}
+	}
+
+	saved := Preloaded
+	defer func() { Preloaded = saved }()
+	Preloaded = []Preload{{"widgets", Module + "/widgets", "Slider"}}
+	if _, err := CheckPreloaded(root, goimports, env); err == nil || !strings.Contains(err.Error(), "gonb/gonbui/widgets") {
+		t.Errorf("widgets.Slider: err = %v, want a resolution to gonbui/widgets", err)
 	}
 }
