@@ -591,8 +591,8 @@ func checkSource(src string) string {
 		kind := src[i+1]
 		closeTag := string([]byte{map[byte]byte{'{': '}', '%': '%', '#': '#'}[kind], '}'})
 		end := strings.Index(src[i+2:], closeTag)
-		if end < 0 {
-			break // gonja reports the unclosed tag
+		if end < 0 { // unclosed: gonja still parses to the end before it complains
+			end = len(src) - (i + 2)
 		}
 		body := src[i+2 : i+2+end]
 		i += end + 3
