@@ -120,7 +120,7 @@ func runBench(args []string) error {
 		"batch": *batch, "seq": *seq, "trainable": lora.TrainableCount(m), "step_s_median": med,
 		"tokens_per_s": float64(*batch**seq) / med, "peak_rss_mib": float64(ru.Maxrss) / 1024,
 		"grad_checkpoint": *ckpt,
-		"step_gflop": flops / 1e9, "machine_gflops": gflops, "mfu": flops / med / (gflops * 1e9),
+		"step_gflop":      flops / 1e9, "machine_gflops": gflops, "mfu": flops / med / (gflops * 1e9),
 		"threads": runtime.GOMAXPROCS(0), "blas_threads": blas.Threads(),
 	}
 	if onMLX {
