@@ -234,6 +234,9 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 // EOSIDs returns eos_token_id as a list.
 func (c *Config) EOSIDs() []int { return idList(c.EOSTokenID) }
 
+// BOSIDs returns bos_token_id as a list (empty when the config has none).
+func (c *Config) BOSIDs() []int { return idList(c.BOSTokenID) }
+
 func idList(v any) []int {
 	switch x := v.(type) {
 	case float64:

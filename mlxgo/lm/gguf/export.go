@@ -79,7 +79,7 @@ func Export(m *lm.Model, path string, opts Options) error {
 		meta = append(meta, kv{"general.quantization_version", uint32(2)})
 	}
 	meta = append(meta, hyperParams(arch, cfg)...)
-	vocab, err := vocabMeta(dir, tok, cfg.VocabSize, cfg.BOSTokenID)
+	vocab, err := vocabMeta(dir, tok, cfg.VocabSize, cfg.BOSIDs())
 	if err != nil {
 		return fmt.Errorf("gguf: %w", err)
 	}

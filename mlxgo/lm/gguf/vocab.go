@@ -53,7 +53,7 @@ type hfAddedToken struct {
 // vocabSize embeddings: llama.cpp's "gpt2" (byte-level BPE) tokenizer model with its
 // pre-tokenizer name, tokens, token types, merges, special ids, add-BOS/EOS flags and the
 // chat template. Tokenizers llama.cpp would split or decode differently are refused.
-func vocabMeta(dir string, tok *tokenizer.Tokenizer, vocabSize int, bosFromConfig any) ([]kv, error) {
+func vocabMeta(dir string, tok *tokenizer.Tokenizer, vocabSize int, bosFromConfig []int) ([]kv, error) {
 	path := filepath.Join(dir, "tokenizer.json")
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -111,8 +111,8 @@ func vocabMeta(dir string, tok *tokenizer.Tokenizer, vocabSize int, bosFromConfi
 	}
 	bos := tok.BOSID()
 	if bos < 0 {
-		if ids := idsOf(bosFromConfig); len(ids) > 0 {
-			bos = ids[0]
+		if len(bosFromConfig) > 0 {
+			bos = bosFromConfig[0]
 		}
 	}
 	if bos >= 0 {
@@ -195,20 +195,4 @@ func addedSpecials(tok *tokenizer.Tokenizer) (bos, eos bool) {
 		eos = with[len(with)-1] != plain[len(plain)-1]
 	}
 	return bos, eos
-}
-
-func idsOf(v any) []int {
-	switch x := v.(type) {
-	case float64:
-		return []int{int(x)}
-	case []any:
-		var out []int
-		for _, e := range x {
-			if f, ok := e.(float64); ok {
-				out = append(out, int(f))
-			}
-		}
-		return out
-	}
-	return nil
 }
