@@ -162,17 +162,7 @@ func TestLaunchKillAndResume(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "0000010_state.json")); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("no checkpoint at step 10 within 3 minutes:\n%s", out.String())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitForFile(t, cmd, filepath.Join(dir, "0000010_state.json"), 3*time.Minute, &out)
 	pid := rankPID(tag, 1)
 	if pid == 0 {
 		cmd.Process.Kill()

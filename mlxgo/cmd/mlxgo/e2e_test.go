@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,17 +134,7 @@ func TestKillAndResume(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "0000015_state.json")); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("no checkpoint at step 15 within 2 minutes")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitForFile(t, cmd, filepath.Join(dir, "0000015_state.json"), 2*time.Minute, nil)
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	checkCheckpoints(t, dir)
@@ -200,4 +191,25 @@ func TestQLoRAFromTheShell(t *testing.T) {
 	}
 	out := mlxgo(t, bin, "generate", "--model", q, "--adapter-path", filepath.Join(dir, "adapters"), "--prompt", firstTestPrompt(t), "--max-tokens", "12", "--no-chat-template")
 	t.Logf("QLoRA (4-bit base): validation loss %.3f -> %.3f; generation %q", val[1], val[30], out)
+}
+
+// waitForFile waits until path exists while cmd runs; past timeout it kills cmd and fails
+// the test, showing out when given.
+func waitForFile(t *testing.T, cmd *exec.Cmd, path string, timeout time.Duration, out fmt.Stringer) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			msg := ""
+			if out != nil {
+				msg = out.String()
+			}
+			t.Fatalf("no %s within %v:\n%s", path, timeout, msg)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -92,6 +92,12 @@ func (l *syncLog) WriteString(s string) {
 	l.b.WriteString(s)
 }
 
+// Write makes a syncLog usable as a command's Stderr.
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.WriteString(string(p))
+	return len(p), nil
+}
+
 func (l *syncLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mlxgo/mlxgo/mlxgo/lm/hub/hubtest"
 )
@@ -49,6 +50,23 @@ func TestGenerateFromTheHubThenOffline(t *testing.T) {
 	offline, stderr, err := run(append(env, "HF_HUB_OFFLINE=1"), gen...)
 	if err != nil || offline != online || strings.TrimSpace(online) == "" {
 		t.Fatalf("offline generate: %v, %q, want %q\n%s", err, offline, online, stderr)
+	}
+	// The server takes the same id (model and tokenizer from the cache).
+	cmd := exec.Command(bin, "server", "--model", "story/tiny", "--port", "0")
+	cmd.Env = append(env, "HF_HUB_OFFLINE=1")
+	log := &syncLog{}
+	cmd.Stderr = log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitForLine := time.Now().Add(time.Minute)
+	for !portRe.MatchString(log.String()) && time.Now().Before(waitForLine) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if !portRe.MatchString(log.String()) {
+		t.Fatalf("server --model story/tiny did not start:\n%s", log.String())
 	}
 	_, stderr, err = run(append(env, "HF_HUB_OFFLINE=1"), "generate", "--model", "story/other", "--prompt", "x")
 	if err == nil || !strings.Contains(stderr, "HF_HUB_OFFLINE") {

@@ -128,28 +128,7 @@ func runGenerate(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	dir, err := hub.Resolve(*model)
-	if err != nil {
-		return err
-	}
-	m, err := lm.Load(dir)
-	if err != nil {
-		return err
-	}
-	if err := applyDtype(m, *dtype); err != nil {
-		return err
-	}
-	if *adapters != "" {
-		m.Freeze()
-		adapterDir, err := hub.Resolve(*adapters)
-		if err != nil {
-			return err
-		}
-		if err := lora.LoadAdapters(m, adapterDir); err != nil {
-			return err
-		}
-	}
-	tok, err := tokenizer.Load(dir)
+	m, tok, err := loadForInference(*model, *adapters, *dtype)
 	if err != nil {
 		return err
 	}
@@ -203,4 +182,35 @@ func runTokenize(args []string) error {
 	}
 	fmt.Println(string(out))
 	return nil
+}
+
+// loadForInference loads a model (folder or Hub id) in the given dtype ("" keeps the
+// stored one), its tokenizer and, when adapters is not empty, an adapter (folder or Hub id).
+func loadForInference(model, adapters, dtype string) (*lm.Model, *tokenizer.Tokenizer, error) {
+	dir, err := hub.Resolve(model)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := lm.Load(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := applyDtype(m, dtype); err != nil {
+		return nil, nil, err
+	}
+	if adapters != "" {
+		m.Freeze()
+		adapterDir, err := hub.Resolve(adapters)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := lora.LoadAdapters(m, adapterDir); err != nil {
+			return nil, nil, err
+		}
+	}
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, tok, nil
 }

@@ -10,18 +10,15 @@ import (
 	"strconv"
 	"syscall"
 
-	"github.com/mlxgo/mlxgo/mlxgo/lm"
-	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/server"
-	"github.com/mlxgo/mlxgo/mlxgo/lm/tokenizer"
 )
 
 // runServer serves the model with the OpenAI API until SIGINT or SIGTERM, as
 // mlx_lm.server does.
 func runServer(args []string) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
-	model := fs.String("model", "", "model folder")
-	adapters := fs.String("adapter-path", "", "optional adapter folder")
+	model := fs.String("model", "", "model folder or Hub id org/name[@revision]")
+	adapters := fs.String("adapter-path", "", "optional adapter folder or Hub id")
 	host := fs.String("host", "127.0.0.1", "address to listen on")
 	port := fs.Int("port", 8080, "port to listen on (0: any free port)")
 	maxTokens := fs.Int("max-tokens", 512, "default max_tokens of a request")
@@ -33,17 +30,7 @@ func runServer(args []string) error {
 	if *model == "" {
 		return fmt.Errorf("--model is required")
 	}
-	m, err := lm.Load(*model)
-	if err != nil {
-		return err
-	}
-	if *adapters != "" {
-		m.Freeze()
-		if err := lora.LoadAdapters(m, *adapters); err != nil {
-			return err
-		}
-	}
-	tok, err := tokenizer.Load(*model)
+	m, tok, err := loadForInference(*model, *adapters, "")
 	if err != nil {
 		return err
 	}
