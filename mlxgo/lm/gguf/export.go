@@ -78,7 +78,7 @@ func Export(m *lm.Model, path string, opts Options) error {
 	if opts.Type == Q8_0 {
 		meta = append(meta, kv{"general.quantization_version", uint32(2)})
 	}
-	meta = append(meta, hyperParams(arch, cfg)...)
+	meta = append(meta, hyperParams(arch, m)...)
 	vocab, err := vocabMeta(dir, tok, cfg.VocabSize, cfg.BOSIDs())
 	if err != nil {
 		return fmt.Errorf("gguf: %w", err)
@@ -132,6 +132,9 @@ func tensorInfos(m *lm.Model, arch Arch, typ Type) ([]*tensorInfo, error) {
 			typ:  storageType(shape, typ),
 			write: func(w io.Writer) error {
 				v := arr.Float32s()
+				if arch.Adjust != nil {
+					v = arch.Adjust(cfg, key, v)
+				}
 				if heads > 0 {
 					cols := 1
 					if len(shape) == 2 {
@@ -143,11 +146,7 @@ func tensorInfos(m *lm.Model, arch Arch, typ Type) ([]*tensorInfo, error) {
 			},
 		})
 	}
-	if f := ropeFactors(cfg); f != nil {
-		out = append(out, &tensorInfo{name: "rope_freqs.weight", dims: []uint64{uint64(len(f))}, typ: F32,
-			write: func(w io.Writer) error { return F32.encode(w, f) }})
-	}
-	return out, nil
+	return append(out, ropeTensors(cfg)...), nil
 }
 
 // storageType is F32 for vectors, as llama.cpp's converter keeps them, and F16 for a

@@ -28,7 +28,7 @@ const (
 )
 
 // kv is one metadata entry; its value is a uint32, int32, float32, bool, string, or a
-// slice of strings or int32s.
+// slice of strings, int32s or float32s.
 type kv struct {
 	key   string
 	value any
@@ -113,6 +113,13 @@ func (w *writer) value(key string, v any) {
 		w.u64(uint64(len(x)))
 		for _, e := range x {
 			w.u32(uint32(e))
+		}
+	case []float32:
+		w.u32(valArray)
+		w.u32(valFloat32)
+		w.u64(uint64(len(x)))
+		for _, e := range x {
+			w.u32(math.Float32bits(e))
 		}
 	default:
 		if w.err == nil {

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
@@ -17,6 +19,7 @@ import (
 	"github.com/mlxgo/mlxgo/mlxgo/lm/tokenizer"
 	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
+	"github.com/mlxgo/mlxgo/mlxgo/tree"
 )
 
 const (
@@ -170,12 +173,18 @@ var randomConfigs = map[string]string{
 			"original_max_position_embeddings": 64}}`,
 }
 
-// randomModel builds a randomly initialised model of arch, its output head scaled up so
-// that greedy choices are clear-cut rather than near-ties; a tied embedding is scaled
-// down so that the blocks, not the input token, decide the output.
+// randomModel builds a randomly initialised model of arch (a key of randomConfigs or
+// archConfigs), its output head scaled up so that greedy choices are clear-cut rather
+// than near-ties; a tied embedding is scaled down so that the blocks, not the input
+// token, decide the output. Norm weights are drawn around their identity value, so that
+// a norm stored wrongly (Gemma's 1 + w) changes the output.
 func randomModel(t *testing.T, arch string) *lm.Model {
 	t.Helper()
-	cfg, err := lm.ParseConfig([]byte(randomConfigs[arch]), arch+".json")
+	src, ok := randomConfigs[arch]
+	if !ok {
+		src = archConfigs[arch]
+	}
+	cfg, err := lm.ParseConfig([]byte(src), arch+".json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,6 +195,15 @@ func randomModel(t *testing.T, arch string) *lm.Model {
 	} else {
 		e := m.Model.EmbedTokens.(*nn.Embedding)
 		e.Weight = mx.Multiply(e.Weight, mx.Scalar(0.05))
+	}
+	params := tree.FlattenMap(m.Parameters())
+	for name, p := range params {
+		if strings.HasSuffix(name, "norm.weight") {
+			params[name] = mx.Add(p, mx.Normal(p.Shape(), 0, 0.2, p.Dtype(), nil))
+		}
+	}
+	if err := nn.LoadWeights(m, params, true); err != nil {
+		t.Fatal(err)
 	}
 	mx.Eval(m.Parameters())
 	return m
@@ -326,3 +344,91 @@ const (
 	q8MinAgree    = 8
 	q8MaxProbDiff = 0.05
 )
+
+// archConfigs are small configurations of the architectures beyond the Llama family,
+// with the walkthrough tokenizer's 512 ids, chosen so that each setting llama.cpp must
+// reproduce changes the output: qwen3's q/k norms; smollm3's RoPE-free fourth layer;
+// phi3's fused projections, partial rotary and longrope (short factors within
+// original_max_position_embeddings, long ones beyond: phi3-long); gemma2 and gemma3 with
+// a sliding window of 4 on a layer period llama.cpp does not default to (3), a
+// query_pre_attn_scalar other than head_dim, soft-capping (gemma2), and separate RoPE
+// bases with linear scaling of the global layers (gemma3).
+var archConfigs = map[string]string{
+	"qwen3": `{"model_type": "qwen3", "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 2,
+		"num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "vocab_size": 512,
+		"rms_norm_eps": 1e-6, "rope_theta": 1000000, "max_position_embeddings": 1024}`,
+	"smollm3": `{"model_type": "smollm3", "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 4,
+		"num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512, "rms_norm_eps": 1e-6,
+		"rope_theta": 2000000, "no_rope_layer_interval": 4, "max_position_embeddings": 1024}`,
+	"phi3": `{"model_type": "phi3", "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 2,
+		"num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512, "rms_norm_eps": 1e-5,
+		"rope_theta": 10000, "partial_rotary_factor": 0.75, "max_position_embeddings": 131072,
+		"original_max_position_embeddings": 4096,
+		"rope_scaling": {"type": "longrope", "short_factor": [1.0, 1.2, 1.5, 2.0, 3.0, 4.0],
+			"long_factor": [1.5, 3.0, 6.0, 9.0, 12.0, 16.0]}}`,
+	"phi3-long": `{"model_type": "phi3", "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 2,
+		"num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512, "rms_norm_eps": 1e-5,
+		"rope_theta": 10000, "partial_rotary_factor": 0.75, "max_position_embeddings": 256,
+		"original_max_position_embeddings": 16,
+		"rope_scaling": {"type": "longrope", "short_factor": [1.0, 1.2, 1.5, 2.0, 3.0, 4.0],
+			"long_factor": [1.5, 3.0, 6.0, 9.0, 12.0, 16.0]}}`,
+	"gemma2": `{"model_type": "gemma2", "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 3,
+		"num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "vocab_size": 512,
+		"rms_norm_eps": 1e-6, "rope_theta": 10000, "max_position_embeddings": 1024, "tie_word_embeddings": true,
+		"hidden_activation": "gelu_pytorch_tanh", "query_pre_attn_scalar": 32, "attn_logit_softcapping": 10.0,
+		"final_logit_softcapping": 15.0, "sliding_window": 4,
+		"layer_types": ["sliding_attention", "sliding_attention", "full_attention"]}`,
+	"gemma3": `{"model_type": "gemma3_text", "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 3,
+		"num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "vocab_size": 512,
+		"rms_norm_eps": 1e-6, "max_position_embeddings": 1024, "tie_word_embeddings": true,
+		"hidden_activation": "gelu_pytorch_tanh", "query_pre_attn_scalar": 32, "sliding_window": 4,
+		"layer_types": ["sliding_attention", "sliding_attention", "full_attention"],
+		"rope_parameters": {"full_attention": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1000000},
+			"sliding_attention": {"rope_type": "default", "rope_theta": 20000}}}`,
+}
+
+// archPrompts are short and long prompts: the long ones reach past gemma's window of 4
+// and phi3-long's original context of 16 positions.
+var archPrompts = []string{
+	"The fox is",
+	"Once upon a time, there was a little fox who lived in a big forest near the river.",
+}
+
+// TestLlamaCppArchs exports a small random model of every architecture in archConfigs
+// at f32 and checks that llama.cpp decodes each prompt greedily to exactly mlxgo's
+// tokens. phi3 decodes within its original context (llama.cpp's context of 256 is below
+// original_max_position_embeddings, so both use the short factors); phi3-long's context
+// of 256 is beyond its original 16 and only its long prompt is used, which mlxgo too
+// processes with the long factors from the first position.
+func TestLlamaCppArchs(t *testing.T) {
+	dir := t.TempDir()
+	tok, err := tokenizer.Load(walkthroughModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []run
+	for _, arch := range slices.Sorted(maps.Keys(archConfigs)) {
+		m := randomModel(t, arch)
+		path := filepath.Join(dir, arch+".gguf")
+		if err := Export(m, path, Options{Type: F32, TokenizerDir: walkthroughModel}); err != nil {
+			t.Fatalf("%s: %v", arch, err)
+		}
+		texts := archPrompts
+		if arch == "phi3-long" {
+			texts = archPrompts[1:]
+		}
+		runs = append(runs, run{Model: path, Prompts: greedyPrompts(m, tok, texts)})
+	}
+	results := runLlamaCpp(t, runs)
+	for i, r := range runs {
+		for j, p := range r.Prompts {
+			got := results[i][j]
+			name := strings.TrimSuffix(filepath.Base(r.Model), ".gguf")
+			if !slices.Equal(got.Tokens, p.want) {
+				t.Errorf("%s, prompt %q:\nllama.cpp %v\nmlxgo     %v", name, p.Text, got.Tokens, p.want)
+			} else {
+				t.Logf("%s: %q -> %v", name, p.Text, p.want)
+			}
+		}
+	}
+}
