@@ -62,6 +62,9 @@ func checkGemma(c *lm.Config) error {
 	if act := c.Arch.Activation; act != "gelu_pytorch_tanh" {
 		return fmt.Errorf("hidden_activation %q: llama.cpp's %s architecture runs tanh-approximated GELU only", act, c.ModelType)
 	}
+	if !c.TieWordEmbeddings {
+		return fmt.Errorf("tie_word_embeddings false: llama.cpp's %s reads no output matrix, it reuses the embeddings", c.ModelType)
+	}
 	window, _, err := swaPattern(c)
 	if err != nil {
 		return err

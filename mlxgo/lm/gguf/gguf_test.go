@@ -105,6 +105,15 @@ func TestRefusals(t *testing.T) {
 		{"llama with mlp bias", `{"model_type": "llama", "mlp_bias": true}`, walkthroughModel, "mlp_bias", nil},
 		{"SentencePiece-style tokenizer", `{"model_type": "llama"}`, spm, "byte_fallback", nil},
 		{"prefix space", `{"model_type": "llama"}`, prefix, "add_prefix_space", nil},
+		{"qwen3 with attention biases", `{"model_type": "qwen3", "attention_bias": true}`, walkthroughModel, "attention_bias", nil},
+		{"smollm3 without rope in layer 1", `{"model_type": "smollm3", "no_rope_layers": [0]}`, walkthroughModel, "no_rope_layers", nil},
+		{"phi3 with linear rope scaling", `{"model_type": "phi3", "rope_scaling": {"type": "linear", "factor": 2}}`, walkthroughModel, "rope_scaling", nil},
+		{"gemma2 without attention soft-capping", `{"model_type": "gemma2", "tie_word_embeddings": true, "final_logit_softcapping": 30}`, walkthroughModel, "attn_logit_softcapping", nil},
+		{"gemma2 with an output matrix", `{"model_type": "gemma2", "attn_logit_softcapping": 50, "final_logit_softcapping": 30}`, walkthroughModel, "tie_word_embeddings", nil},
+		{"gemma3 with full attention first", `{"model_type": "gemma3_text", "tie_word_embeddings": true, "num_hidden_layers": 3, "sliding_window": 8,
+			"layer_types": ["full_attention", "sliding_attention", "sliding_attention"]}`, walkthroughModel, "layer_types", nil},
+		{"gemma3 with attention soft-capping", `{"model_type": "gemma3_text", "tie_word_embeddings": true, "attn_logit_softcapping": 50}`, walkthroughModel, "attn_logit_softcapping", nil},
+		{"gemma3 with logit soft-capping", `{"model_type": "gemma3_text", "tie_word_embeddings": true, "final_logit_softcapping": 30}`, walkthroughModel, "final_logit_softcapping", nil},
 	} {
 		var cfgJSON map[string]any
 		_ = json.Unmarshal([]byte(c.config), &cfgJSON)

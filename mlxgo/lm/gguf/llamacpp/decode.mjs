@@ -1,6 +1,8 @@
 // Loads a GGUF file with llama.cpp (node-llama-cpp's prebuilt CPU binary, no build, no
 // download) and decodes greedily. Reads a JSON request on stdin:
-//   {"runs": [{"model": "file.gguf", "prompts": [{"text": "...", "ids": [1, 2], "n": 20}]}]}
+//   {"runs": [{"model": "file.gguf", "exact": true, "prompts": [{"text": "...", "ids": [1, 2], "n": 20}]}]}
+// ("exact", optional: a float32 key/value cache and no flash attention, whose CPU kernel
+// rounds to float16; llama.cpp's defaults otherwise)
 // and prints, per model and prompt, llama.cpp's own tokenization of text (special tokens
 // recognised), the n tokens it generates from ids, and for each step the probability
 // llama.cpp gives the chosen token.
@@ -16,7 +18,8 @@ const llama = await getLlama({ gpu: false, build: "never", logLevel: "error", ma
 const runs = [];
 for (const run of input.runs) {
   const model = await llama.loadModel({ modelPath: run.model });
-  const context = await model.createContext({ contextSize: run.contextSize ?? 256, sequences: 1, threads: 1 });
+  const exact = run.exact ? { flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" } : {};
+  const context = await model.createContext({ contextSize: run.contextSize ?? 256, sequences: 1, threads: 1, ...exact });
   const sequence = context.getSequence();
   const results = [];
   for (const p of run.prompts) {
