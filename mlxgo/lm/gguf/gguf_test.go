@@ -103,7 +103,7 @@ func TestRefusals(t *testing.T) {
 		{"unknown architecture", `{"model_type": "llama"}`, walkthroughModel, `model_type "gemma"`, func(c *lm.Config) { c.ModelType = "gemma" }},
 		{"qwen2 with interleaved rope", `{"model_type": "qwen2", "rope_traditional": true}`, walkthroughModel, "rope_traditional", nil},
 		{"llama with mlp bias", `{"model_type": "llama", "mlp_bias": true}`, walkthroughModel, "mlp_bias", nil},
-		{"SentencePiece-style tokenizer", `{"model_type": "llama"}`, spm, "byte_fallback", nil},
+		{"byte_fallback with a byte-level pre-tokenizer", `{"model_type": "llama"}`, spm, "pre_tokenizer", nil},
 		{"prefix space", `{"model_type": "llama"}`, prefix, "add_prefix_space", nil},
 		{"qwen3 with attention biases", `{"model_type": "qwen3", "attention_bias": true}`, walkthroughModel, "attention_bias", nil},
 		{"smollm3 without rope in layer 1", `{"model_type": "smollm3", "no_rope_layers": [0]}`, walkthroughModel, "no_rope_layers", nil},
@@ -143,11 +143,21 @@ func TestRefusals(t *testing.T) {
 // changed by edit.
 func writeTokenizerVariant(t *testing.T, dir string, edit func(map[string]any)) {
 	t.Helper()
+	writeTokenizerVariantOf(t, walkthroughModel, dir, edit)
+}
+
+// writeTokenizerVariantOf copies the tokenizer files of src into dir with tokenizer.json
+// changed by edit.
+func writeTokenizerVariantOf(t *testing.T, src, dir string, edit func(map[string]any)) {
+	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"tokenizer.json", "tokenizer_config.json", "chat_template.jinja"} {
-		b, err := os.ReadFile(filepath.Join(walkthroughModel, f))
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if os.IsNotExist(err) && f != "tokenizer.json" {
+			continue
+		}
 		if err != nil {
 			t.Fatal(err)
 		}

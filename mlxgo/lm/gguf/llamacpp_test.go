@@ -187,7 +187,13 @@ func randomModel(t *testing.T, arch string) *lm.Model {
 	if !ok {
 		src = archConfigs[arch]
 	}
-	cfg, err := lm.ParseConfig([]byte(src), arch+".json")
+	return randomModelOf(t, arch, src)
+}
+
+// randomModelOf is randomModel for the configuration src.
+func randomModelOf(t *testing.T, name, src string) *lm.Model {
+	t.Helper()
+	cfg, err := lm.ParseConfig([]byte(src), name+".json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,4 +474,134 @@ func TestLlamaCppArchs(t *testing.T) {
 			t.Errorf("%s: probabilities differ by up to %.2g (allowed %.0e)", name, worst, limit)
 		}
 	}
+}
+
+// spmTokenizer is the SentencePiece-style fixture (testdata/spm-tokenizer,
+// make_tokenizer.py there): 634 ids laid out as Llama 2's, byte_fallback, the legacy
+// Prepend + Replace normalizer.
+const spmTokenizer = "testdata/spm-tokenizer"
+
+// spmTexts exercise the SentencePiece tokenizer: merges (the made-up "purpllea" is
+// split differently when llama.cpp joins in another order than Hugging Face's merge
+// ranks, as with equal scores), newline and tab (byte fallback), letters outside the vocabulary (byte fallback of their UTF-8), runs of
+// spaces, a leading space, and special tokens at the start and in the middle.
+var spmTexts = []string{
+	"Q: What colour is the carrot?\nA: The carrot is orange.",
+	"The plumowl sigs: a purpllea bee?",
+	"café 🦊  two  spaces\tand a tab",
+	" leading space, trailing space ",
+	"<s>Q: Where does the fox live?",
+	"Hello</s> world",
+}
+
+// TestLlamaCppSPM exports the SentencePiece-style fixture as llama.cpp's "llama"
+// tokenizer model and checks that llama.cpp tokenizes spmTexts to mlxgo's ids, in three
+// spellings of the same tokenizer: the legacy normalizer (Llama 2, Mistral v0.1), a
+// Metaspace pre-tokenizer (prepend_scheme "first", as transformers writes with
+// legacy=false) and Gemma's (Replace only, no space in front). A small llama model with
+// that vocabulary decodes two prompts greedily to exactly mlxgo's tokens.
+//
+// Measured difference: llama.cpp puts a "▁" in front of every stretch of text, at the
+// start and after each special token, as SentencePiece itself and the legacy normalizer
+// do. Metaspace with prepend_scheme "first" (Hugging Face, and mlxgo) adds one only at
+// the start, and none when the text starts with a space: for it llama.cpp tokenizes
+// text as mlxgo tokenizes spacedAfterSpecials(text), which TestLlamaCppSPM requires
+// (it differs on " leading space...", "<s>Q: ..." and "Hello</s> world").
+func TestLlamaCppSPM(t *testing.T) {
+	dir := t.TempDir()
+	variants := []struct {
+		name string
+		edit func(map[string]any)
+	}{
+		{"legacy", func(map[string]any) {}},
+		{"metaspace", func(tj map[string]any) {
+			tj["normalizer"] = nil
+			tj["pre_tokenizer"] = map[string]any{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": false}
+			tj["decoder"] = map[string]any{"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": false}
+		}},
+		{"gemma", func(tj map[string]any) {
+			tj["normalizer"] = map[string]any{"type": "Replace", "pattern": map[string]any{"String": " "}, "content": "▁"}
+		}},
+	}
+	cfg := `{"model_type": "llama", "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 2,
+		"num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 634, "rms_norm_eps": 1e-5,
+		"rope_theta": 10000, "max_position_embeddings": 1024}`
+	m := randomModelOf(t, "llama-spm", cfg)
+	var runs []run
+	var toks []*tokenizer.Tokenizer
+	for _, v := range variants {
+		tokDir := filepath.Join(dir, v.name)
+		writeTokenizerVariantOf(t, spmTokenizer, tokDir, v.edit)
+		tok, err := tokenizer.Load(tokDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := tokDir + ".gguf"
+		if err := Export(m, path, Options{Type: F32, TokenizerDir: tokDir}); err != nil {
+			t.Fatalf("%s: %v", v.name, err)
+		}
+		var ps []prompt
+		for _, s := range spmTexts {
+			ps = append(ps, prompt{Text: s, IDs: tok.Encode(s, true), N: 1})
+		}
+		if v.name == "legacy" {
+			ps = append(ps, greedyPrompts(m, tok, []string{"Q: What does the pig eat?\nA:", "The fox lives in a den."})...)
+		}
+		runs = append(runs, run{Model: path, Prompts: ps, Exact: true})
+		toks = append(toks, tok)
+	}
+	results := runLlamaCpp(t, runs)
+	for i, r := range runs {
+		name := variants[i].name
+		for j, p := range r.Prompts {
+			got := results[i][j]
+			want := p.IDs
+			if name == "metaspace" {
+				want = toks[i].Encode(spacedAfterSpecials(p.Text), true)
+			}
+			if !slices.Equal(got.Tokenized, want) {
+				t.Errorf("%s, %q: llama.cpp tokenizes as %v, mlxgo as %v (%q)", name, p.Text, got.Tokenized, want, pieces(toks[i], want))
+			} else {
+				t.Logf("%s, %q: %q", name, p.Text, pieces(toks[i], want))
+			}
+			if p.want != nil && !slices.Equal(got.Tokens, p.want) {
+				t.Errorf("%s, prompt %q:\nllama.cpp %v\nmlxgo     %v", name, p.Text, got.Tokens, p.want)
+			}
+		}
+	}
+}
+
+// pieces returns the token strings of ids.
+func pieces(tok *tokenizer.Tokenizer, ids []int) []string {
+	var out []string
+	for _, id := range ids {
+		out = append(out, tok.IDToToken(id))
+	}
+	return out
+}
+
+// spacedAfterSpecials puts a space in front of every stretch of text between the
+// fixture's special tokens, as llama.cpp's SentencePiece tokenizer does before writing
+// spaces as "▁".
+func spacedAfterSpecials(s string) string {
+	var b strings.Builder
+	for s != "" {
+		i := len(s)
+		for _, sp := range []string{"<s>", "</s>"} {
+			if k := strings.Index(s, sp); k >= 0 && k < i {
+				i = k
+			}
+		}
+		if i > 0 {
+			b.WriteString(" " + s[:i])
+		}
+		s = s[i:]
+		for _, sp := range []string{"<s>", "</s>"} {
+			if strings.HasPrefix(s, sp) {
+				b.WriteString(sp)
+				s = s[len(sp):]
+			}
+		}
+	}
+	return b.String()
 }

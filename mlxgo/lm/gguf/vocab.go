@@ -14,9 +14,11 @@ import (
 // llama.cpp token types (tokenizer.ggml.token_type).
 const (
 	tokNormal      int32 = 1
+	tokUnknown     int32 = 2
 	tokControl     int32 = 3
 	tokUserDefined int32 = 4
 	tokUnused      int32 = 5
+	tokByte        int32 = 6
 )
 
 // Pre-tokenizer regular expressions of Hugging Face tokenizers and the
@@ -39,6 +41,7 @@ type hfTokenizer struct {
 type hfModel struct {
 	Type         string            `json:"type"`
 	ByteFallback bool              `json:"byte_fallback"`
+	UnkToken     *string           `json:"unk_token"`
 	Vocab        map[string]int    `json:"vocab"`
 	Merges       []json.RawMessage `json:"merges"`
 }
@@ -50,9 +53,11 @@ type hfAddedToken struct {
 }
 
 // vocabMeta returns the tokenizer.* metadata of the tokenizer in dir for a model of
-// vocabSize embeddings: llama.cpp's "gpt2" (byte-level BPE) tokenizer model with its
-// pre-tokenizer name, tokens, token types, merges, special ids, add-BOS/EOS flags and the
-// chat template. Tokenizers llama.cpp would split or decode differently are refused.
+// vocabSize embeddings: byte-level BPE as llama.cpp's "gpt2" tokenizer model with its
+// pre-tokenizer name and merges, or SentencePiece-style BPE (byte_fallback, "▁" for
+// spaces) as its "llama" model with scores; then tokens, token types, special ids,
+// add-BOS/EOS flags and the chat template. Tokenizers llama.cpp would split or decode
+// differently are refused.
 func vocabMeta(dir string, tok *tokenizer.Tokenizer, vocabSize int, bosFromConfig []int) ([]kv, error) {
 	path := filepath.Join(dir, "tokenizer.json")
 	data, err := os.ReadFile(path)
@@ -63,9 +68,24 @@ func vocabMeta(dir string, tok *tokenizer.Tokenizer, vocabSize int, bosFromConfi
 	if err := json.Unmarshal(data, &hf); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	pre, err := preName(&hf)
+	merges, err := hfMerges(&hf)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	spm := hf.Model.Type == "BPE" && hf.Model.ByteFallback
+	var meta []kv
+	if spm {
+		prefix, err := spmPrefix(&hf)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		meta = []kv{{"tokenizer.ggml.model", "llama"}, {"tokenizer.ggml.pre", "default"}, {"tokenizer.ggml.add_space_prefix", prefix}}
+	} else {
+		pre, err := preName(&hf)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		meta = []kv{{"tokenizer.ggml.model", "gpt2"}, {"tokenizer.ggml.pre", pre}}
 	}
 	if tok.VocabSize() > vocabSize {
 		return nil, fmt.Errorf("%s: the tokenizer has %d ids but the model only %d embeddings", path, tok.VocabSize(), vocabSize)
@@ -74,6 +94,10 @@ func vocabMeta(dir string, tok *tokenizer.Tokenizer, vocabSize int, bosFromConfi
 	for _, a := range hf.Added {
 		added[a.ID] = a
 	}
+	unk := ""
+	if hf.Model.UnkToken != nil {
+		unk = *hf.Model.UnkToken
+	}
 	tokens := make([]string, vocabSize)
 	types := make([]int32, vocabSize)
 	for id := range vocabSize {
@@ -81,33 +105,23 @@ func vocabMeta(dir string, tok *tokenizer.Tokenizer, vocabSize int, bosFromConfi
 		switch a, isAdded := added[id]; {
 		case !ok:
 			tokens[id], types[id] = fmt.Sprintf("[PAD%d]", id), tokUnused
+		case spm && s == unk:
+			tokens[id], types[id] = s, tokUnknown
 		case isAdded && a.Special:
 			tokens[id], types[id] = s, tokControl
 		case isAdded:
 			tokens[id], types[id] = s, tokUserDefined
+		case spm && isByteToken(s):
+			tokens[id], types[id] = s, tokByte
 		default:
 			tokens[id], types[id] = s, tokNormal
 		}
 	}
-	merges := make([]string, 0, len(hf.Model.Merges))
-	for i, m := range hf.Model.Merges {
-		var s string
-		var pair []string
-		switch {
-		case json.Unmarshal(m, &s) == nil:
-		case json.Unmarshal(m, &pair) == nil && len(pair) == 2:
-			s = pair[0] + " " + pair[1]
-		default:
-			return nil, fmt.Errorf("%s: model.merges[%d]: expected \"a b\" or [\"a\", \"b\"]", path, i)
-		}
-		merges = append(merges, s)
-	}
-	meta := []kv{
-		{"tokenizer.ggml.model", "gpt2"},
-		{"tokenizer.ggml.pre", pre},
-		{"tokenizer.ggml.tokens", tokens},
-		{"tokenizer.ggml.token_type", types},
-		{"tokenizer.ggml.merges", merges},
+	meta = append(meta, kv{"tokenizer.ggml.tokens", tokens}, kv{"tokenizer.ggml.token_type", types})
+	if spm {
+		meta = append(meta, kv{"tokenizer.ggml.scores", spmScores(tokens, types, merges)})
+	} else {
+		meta = append(meta, kv{"tokenizer.ggml.merges", merges})
 	}
 	bos := tok.BOSID()
 	if bos < 0 {
@@ -121,6 +135,9 @@ func vocabMeta(dir string, tok *tokenizer.Tokenizer, vocabSize int, bosFromConfi
 	if eos := tok.EOSIDs(); len(eos) > 0 {
 		meta = append(meta, kv{"tokenizer.ggml.eos_token_id", uint32(eos[0])})
 	}
+	if id := slices.Index(tokens, unk); spm && unk != "" && id >= 0 {
+		meta = append(meta, kv{"tokenizer.ggml.unknown_token_id", uint32(id)})
+	}
 	if pad := tok.PadID(); pad >= 0 {
 		meta = append(meta, kv{"tokenizer.ggml.padding_token_id", uint32(pad)})
 	}
@@ -132,14 +149,29 @@ func vocabMeta(dir string, tok *tokenizer.Tokenizer, vocabSize int, bosFromConfi
 	return meta, nil
 }
 
+// hfMerges returns model.merges as "left right" strings.
+func hfMerges(hf *hfTokenizer) ([]string, error) {
+	merges := make([]string, 0, len(hf.Model.Merges))
+	for i, m := range hf.Model.Merges {
+		var s string
+		var pair []string
+		switch {
+		case json.Unmarshal(m, &s) == nil:
+		case json.Unmarshal(m, &pair) == nil && len(pair) == 2:
+			s = pair[0] + " " + pair[1]
+		default:
+			return nil, fmt.Errorf("model.merges[%d]: expected \"a b\" or [\"a\", \"b\"]", i)
+		}
+		merges = append(merges, s)
+	}
+	return merges, nil
+}
+
 // preName checks that the tokenizer is byte-level BPE as llama.cpp implements it and
 // returns the tokenizer.ggml.pre name of its splitting regular expression.
 func preName(hf *hfTokenizer) (string, error) {
 	if hf.Model.Type != "BPE" {
 		return "", fmt.Errorf("model.type %q: only byte-level BPE tokenizers are exported (llama.cpp's gpt2 tokenizer model)", hf.Model.Type)
-	}
-	if hf.Model.ByteFallback {
-		return "", fmt.Errorf("model.byte_fallback: SentencePiece-style BPE tokenizers are not exported yet (only byte-level BPE)")
 	}
 	if n := hf.Normalizer; n != nil && n["type"] != "NFC" {
 		return "", fmt.Errorf("normalizer %v: llama.cpp applies no normalizer to byte-level BPE", n["type"])

@@ -4,7 +4,7 @@
 // ("exact", optional: a float32 key/value cache and no flash attention, whose CPU kernel
 // rounds to float16; llama.cpp's defaults otherwise)
 // and prints, per model and prompt, llama.cpp's own tokenization of text (special tokens
-// recognised), the n tokens it generates from ids, and for each step the probability
+// recognised, BOS and EOS added as the model's add_bos/add_eos flags say), the n tokens it generates from ids, and for each step the probability
 // llama.cpp gives the chosen token.
 import { getLlama } from "node-llama-cpp";
 
@@ -24,7 +24,13 @@ for (const run of input.runs) {
   const results = [];
   for (const p of run.prompts) {
     await sequence.clearHistory();
-    const out = { tokenized: model.tokenize(p.text, true), tokens: [], confidence: [] };
+    const t = model.tokens;
+    const tokenized = [
+      ...(t.shouldPrependBosToken && t.bos != null ? [t.bos] : []),
+      ...model.tokenize(p.text, true),
+      ...(t.shouldAppendEosToken && t.eos != null ? [t.eos] : []),
+    ];
+    const out = { tokenized, tokens: [], confidence: [] };
     const gen = sequence.evaluateWithMetadata(p.ids, { confidence: true }, { temperature: 0, yieldEogToken: true });
     for await (const step of gen) {
       out.tokens.push(step.token);
