@@ -179,7 +179,8 @@ var randomConfigs = map[string]string{
 // randomModel builds a randomly initialised model of arch (a key of randomConfigs or
 // archConfigs), its output head scaled up so that greedy choices are clear-cut rather
 // than near-ties; a tied embedding is scaled down so that the blocks, not the input
-// token, decide the output (Gemma's further, with its final norm scaled up instead). Norm weights are drawn around their identity value, so that
+// token, decide the output, and the final norm is scaled up instead (Gemma's embeddings
+// further, as Gemma multiplies them by sqrt(hidden_size)). Norm weights are drawn around their identity value, so that
 // a norm stored wrongly (Gemma's 1 + w) changes the output.
 func randomModel(t *testing.T, arch string) *lm.Model {
 	t.Helper()
@@ -213,7 +214,7 @@ func randomModelOf(t *testing.T, name, src string) *lm.Model {
 	for _, name := range slices.Sorted(maps.Keys(params)) { // a fixed order: the same draws every run
 		if p := params[name]; strings.HasSuffix(name, "norm.weight") {
 			params[name] = mx.Add(p, mx.Normal(p.Shape(), 0, 0.2, p.Dtype(), nil))
-			if cfg.Arch.Gemma && name == "model.norm.weight" {
+			if m.LMHead == nil && name == "model.norm.weight" {
 				// the tied, scaled-down embeddings give flat logits: sharpen them
 				params[name] = mx.Add(params[name], mx.Scalar(30))
 			}
@@ -364,7 +365,8 @@ const (
 
 // archConfigs are small configurations of the architectures beyond the Llama family,
 // with the walkthrough tokenizer's 512 ids, chosen so that each setting llama.cpp must
-// reproduce changes the output: qwen3's q/k norms; smollm3's RoPE-free fourth layer;
+// reproduce changes the output: qwen3's q/k norms; smollm3's RoPE-free fourth layer
+// (both with tied embeddings, as their small models have);
 // phi3's fused projections, partial rotary and longrope (short factors within
 // original_max_position_embeddings, long ones beyond: phi3-long); gemma2 and gemma3 with
 // a sliding window of 4 on a layer period llama.cpp does not default to (3), a
@@ -373,10 +375,10 @@ const (
 var archConfigs = map[string]string{
 	"qwen3": `{"model_type": "qwen3", "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 2,
 		"num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "vocab_size": 512,
-		"rms_norm_eps": 1e-6, "rope_theta": 1000000, "max_position_embeddings": 1024}`,
+		"rms_norm_eps": 1e-6, "rope_theta": 1000000, "max_position_embeddings": 1024, "tie_word_embeddings": true}`,
 	"smollm3": `{"model_type": "smollm3", "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 4,
 		"num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512, "rms_norm_eps": 1e-6,
-		"rope_theta": 2000000, "no_rope_layer_interval": 4, "max_position_embeddings": 1024}`,
+		"rope_theta": 2000000, "no_rope_layer_interval": 4, "max_position_embeddings": 1024, "tie_word_embeddings": true}`,
 	"phi3": `{"model_type": "phi3", "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 2,
 		"num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 512, "rms_norm_eps": 1e-5,
 		"rope_theta": 10000, "partial_rotary_factor": 0.75, "max_position_embeddings": 131072,
