@@ -51,6 +51,8 @@ type llamaResult struct {
 type run struct {
 	Model   string   `json:"model"`
 	Prompts []prompt `json:"prompts"`
+	// ContextSize is llama.cpp's context (0: 256).
+	ContextSize int `json:"contextSize,omitempty"`
 	// Exact runs llama.cpp with a float32 key/value cache and without flash attention
 	// (whose CPU kernel rounds queries and keys to float16); false: llama.cpp's defaults.
 	Exact bool `json:"exact,omitempty"`
@@ -451,30 +453,7 @@ func TestLlamaCppArchs(t *testing.T) {
 	}
 	results := runLlamaCpp(t, runs)
 	for i, r := range runs {
-		name := strings.TrimSuffix(filepath.Base(r.Model), ".gguf")
-		worst := 0.0
-		for j, p := range r.Prompts {
-			got := results[i][j]
-			n := 0
-			for n < len(p.want) && n < len(got.Tokens) && p.want[n] == got.Tokens[n] {
-				n++
-			}
-			ref := chosenProbs(models[i], p.IDs, p.want[:n])
-			for k := range n {
-				worst = max(worst, math.Abs(ref[k]-got.Confidence[k]))
-			}
-			if n < len(p.want) {
-				t.Errorf("%s, prompt %q: %d of %d tokens agree\nllama.cpp %v\nmlxgo     %v", name, p.Text, n, len(p.want), got.Tokens, p.want)
-			}
-		}
-		limit := archMaxProbDiff
-		if models[i].Config.Arch.Gemma {
-			limit = gemmaMaxProbDiff
-		}
-		t.Logf("%s: largest difference between llama.cpp's and mlxgo's probability of a chosen token %.2g (allowed %.0e)", name, worst, limit)
-		if worst > limit {
-			t.Errorf("%s: probabilities differ by up to %.2g (allowed %.0e)", name, worst, limit)
-		}
+		checkExact(t, models[i], r, results[i])
 	}
 }
 
@@ -606,4 +585,103 @@ func spacedAfterSpecials(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// goldenArchs is where lm's architecture goldens are: tiny models that transformers made,
+// which mlxgo reproduces (lm's TestArchGoldens).
+const goldenArchs = "../testdata/archs"
+
+// TestLlamaCppGoldens exports lm's transformers-made tiny models (96 ids, tokenized with
+// the 96-id SentencePiece-style fixture) at f32 and checks that llama.cpp decodes them
+// greedily to exactly mlxgo's tokens: gemma2 (soft-capping at 2, query_pre_attn_scalar 16
+// for head_dim 8, window 4), gemma3, phi3 (longrope beyond its original 16 positions, so
+// only a prompt longer than that, which both run on the long factors) and qwen3. smollm3's
+// golden leaves RoPE out of layer 1, which llama.cpp cannot (it fixes every fourth layer),
+// and must be refused naming no_rope_layers.
+func TestLlamaCppGoldens(t *testing.T) {
+	dir := t.TempDir()
+	const tokDir = "testdata/spm-tokenizer-96"
+	tok, err := tokenizer.Load(tokDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{
+		"Q: What does the fox eat?\nA:",
+		"Q: What colour is the bird?\nA: The bird is blue.\nQ: Where does the bear live?\nA:",
+	}
+	entries, err := os.ReadDir(goldenArchs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []run
+	var models []*lm.Model
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		m, err := lm.Load(filepath.Join(goldenArchs, e.Name(), "model"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, e.Name()+".gguf")
+		err = Export(m, path, Options{Type: F32, TokenizerDir: tokDir})
+		if e.Name() == "smollm3" {
+			if err == nil || !strings.Contains(err.Error(), "no_rope_layers") {
+				t.Errorf("smollm3 golden: error %v, want one naming no_rope_layers", err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", e.Name(), err)
+		}
+		r := run{Model: path, Prompts: greedyPrompts(m, tok, texts), Exact: true}
+		if e.Name() == "phi3" {
+			r.Prompts, r.ContextSize = r.Prompts[1:], 64
+			if n := len(r.Prompts[0].IDs); n <= m.Config.Arch.OriginalMaxPositions {
+				t.Fatalf("phi3's prompt has %d ids, not beyond original_max_position_embeddings", n)
+			}
+		}
+		runs = append(runs, r)
+		models = append(models, m)
+	}
+	results := runLlamaCpp(t, runs)
+	for i, r := range runs {
+		for j, p := range r.Prompts {
+			if got := results[i][j].Tokenized; !slices.Equal(got, p.IDs) {
+				t.Errorf("%s, %q: llama.cpp tokenizes as %v, mlxgo as %v", filepath.Base(r.Model), p.Text, got, p.IDs)
+			}
+		}
+		checkExact(t, models[i], r, results[i])
+	}
+}
+
+// checkExact requires llama.cpp's greedy tokens of an f32 export to be exactly mlxgo's
+// and the probabilities it gives the chosen tokens to be mlxgo's within archMaxProbDiff
+// (gemmaMaxProbDiff for Gemma).
+func checkExact(t *testing.T, m *lm.Model, r run, results []llamaResult) {
+	t.Helper()
+	name := strings.TrimSuffix(filepath.Base(r.Model), ".gguf")
+	worst := 0.0
+	for j, p := range r.Prompts {
+		got := results[j]
+		n := 0
+		for n < len(p.want) && n < len(got.Tokens) && p.want[n] == got.Tokens[n] {
+			n++
+		}
+		ref := chosenProbs(m, p.IDs, p.want[:n])
+		for k := range n {
+			worst = max(worst, math.Abs(ref[k]-got.Confidence[k]))
+		}
+		if n < len(p.want) {
+			t.Errorf("%s, prompt %q: %d of %d tokens agree\nllama.cpp %v\nmlxgo     %v", name, p.Text, n, len(p.want), got.Tokens, p.want)
+		}
+	}
+	limit := archMaxProbDiff
+	if m.Config.Arch.Gemma {
+		limit = gemmaMaxProbDiff
+	}
+	t.Logf("%s: %d prompts × %d tokens; largest difference between llama.cpp's and mlxgo's probability of a chosen token %.2g (allowed %.0e)", name, len(r.Prompts), genTokens, worst, limit)
+	if worst > limit {
+		t.Errorf("%s: probabilities differ by up to %.2g (allowed %.0e)", name, worst, limit)
+	}
 }
