@@ -2,13 +2,15 @@
 // mlx_lm.fuse --export-gguf does, and writes an Ollama Modelfile beside it.
 //
 // The file follows what llama.cpp's convert_hf_to_gguf.py writes: GGUF version 3,
-// general.architecture and the architecture's hyper-parameters, the tokenizer
-// (vocabulary, merges, token types, the pre-tokenizer name, special ids, add-BOS/EOS),
-// the chat template, and the tensors under llama.cpp's names and layouts, with Llama's
-// query and key rows permuted for llama.cpp's RoPE. Matrices are stored as f32, f16,
-// bf16 or q8_0; vectors as f32. Every architecture in Archs is written; what llama.cpp
-// cannot represent (another tokenizer family, a feature of the config) is refused with
-// an error naming it.
+// general.architecture and the architecture's hyper-parameters, the tokenizer (byte-level
+// BPE as llama.cpp's "gpt2" model with merges and the pre-tokenizer name, or
+// SentencePiece-style BPE as its "llama" model with scores; tokens, token types, special
+// ids, add-BOS/EOS), the chat template, and the tensors under llama.cpp's names and
+// layouts, with the value changes the converter makes (query and key rows permuted for
+// Llama-style RoPE, Gemma's norms stored as 1 + w). Matrices are stored as f32, f16, bf16
+// or q8_0; vectors as f32. Every architecture in Archs is written; what llama.cpp cannot
+// represent (another tokenizer family, a setting of the config) is refused with an error
+// naming it.
 package gguf
 
 import (
