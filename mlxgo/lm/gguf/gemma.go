@@ -71,6 +71,9 @@ func checkGemma(c *lm.Config) error {
 	}
 	a := c.Arch
 	if c.ModelType == "gemma2" {
+		if window == 0 {
+			return fmt.Errorf("layer_types: no sliding_attention layer, but llama.cpp's gemma2 needs at least one")
+		}
 		// llama.cpp's gemma2 always soft-caps, with defaults (50, 30) when the file has no value.
 		if a.AttnSoftcap <= 0 {
 			return fmt.Errorf("attn_logit_softcapping: unset, but llama.cpp's gemma2 always soft-caps attention scores")

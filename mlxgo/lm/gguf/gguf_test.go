@@ -109,6 +109,8 @@ func TestRefusals(t *testing.T) {
 		{"smollm3 without rope in layer 1", `{"model_type": "smollm3", "no_rope_layers": [0]}`, walkthroughModel, "no_rope_layers", nil},
 		{"phi3 with linear rope scaling", `{"model_type": "phi3", "rope_scaling": {"type": "linear", "factor": 2}}`, walkthroughModel, "rope_scaling", nil},
 		{"gemma2 without attention soft-capping", `{"model_type": "gemma2", "tie_word_embeddings": true, "final_logit_softcapping": 30}`, walkthroughModel, "attn_logit_softcapping", nil},
+		{"gemma2 without sliding layers", `{"model_type": "gemma2", "tie_word_embeddings": true, "attn_logit_softcapping": 50,
+			"final_logit_softcapping": 30, "layer_types": ["full_attention"]}`, walkthroughModel, "layer_types", nil},
 		{"gemma2 with an output matrix", `{"model_type": "gemma2", "attn_logit_softcapping": 50, "final_logit_softcapping": 30}`, walkthroughModel, "tie_word_embeddings", nil},
 		{"gemma3 with full attention first", `{"model_type": "gemma3_text", "tie_word_embeddings": true, "num_hidden_layers": 3, "sliding_window": 8,
 			"layer_types": ["full_attention", "sliding_attention", "sliding_attention"]}`, walkthroughModel, "layer_types", nil},
