@@ -215,3 +215,30 @@ func TestOllamaTemplates(t *testing.T) {
 		t.Logf("%s: %q %v", name, text, err)
 	}
 }
+
+// TestSWAPattern: layer windows become llama.cpp's one window and period (layer i slides
+// when i mod p < p-1), or an error naming layer_types.
+func TestSWAPattern(t *testing.T) {
+	for _, c := range []struct {
+		windows        []int
+		window, period int
+		err            string
+	}{
+		{[]int{4, 0}, 4, 2, ""},
+		{[]int{4, 4, 0, 4, 4, 0}, 4, 3, ""},
+		{[]int{0, 0}, 0, 1, ""},
+		{[]int{4, 4}, 4, 3, ""},
+		{[]int{0, 4}, 0, 0, "layer_types [full sliding]"},
+		{[]int{4, 8, 0}, 0, 0, "sliding_window"},
+	} {
+		cfg := &lm.Config{ModelType: "gemma3_text", NumHiddenLayers: len(c.windows)}
+		cfg.Arch.LayerWindows = c.windows
+		w, p, err := swaPattern(cfg)
+		switch {
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%v: error %v, want one naming %q", c.windows, err, c.err)
+		case c.err == "" && (err != nil || w != c.window || p != c.period):
+			t.Errorf("%v: window %d period %d (%v), want %d %d", c.windows, w, p, err, c.window, c.period)
+		}
+	}
+}
