@@ -1,0 +1,252 @@
+package mx
+
+import (
+	"fmt"
+	"reflect"
+)
+
+// Unmapped, as an entry of Vmap's inAxes, marks an argument that is not mapped over: every
+// application of the function sees it whole (MLX's in_axes=None). As an entry of outAxes it
+// says that output does not depend on the mapped arguments and comes back as it is.
+const Unmapped = -1
+
+// Batcher is the batching rule of a primitive: how Vmap computes the primitive on inputs
+// that carry one extra, mapped axis. Every primitive of package mx implements it;
+// primitives defined elsewhere (NewArray) implement it to be usable under Vmap, and Vmap
+// panics naming the op of any primitive that does not.
+type Batcher interface {
+	// Vmap returns the primitive's output computed for every index of the mapped axis at
+	// once, and the position of that axis in it. inputs are the primitive's inputs with
+	// their mapped axis at axes[i] (Unmapped when input i is the same for every index);
+	// at least one input is mapped. out is the primitive's output as traced on one
+	// index (its shape and dtype are what one index yields).
+	Vmap(inputs []*Array, axes []int, out *Array) (*Array, int)
+}
+
+// Vmap returns the vectorising map of f: a function that computes f on every index along
+// a mapped axis of its arguments at once and stacks the results along outAxes, as MLX's
+// mx.vmap. f takes and returns pytrees of arrays, as Grad's functions do, so the two
+// compose both ways: Vmap(Grad(loss), ...) gives per-example gradients, and Grad of a
+// function that calls a vmapped one differentiates through the batched computation.
+//
+// inAxes has one entry per argument: the axis of every array leaf of that argument that
+// is mapped over, or Unmapped; nil maps axis 0 of every argument. Axes count from 0
+// (Unmapped is -1, so the last axis is written as its index). All mapped axes must have
+// the same size n. outAxes says where the mapped axis goes in each output leaf: nil puts
+// it first in every leaf, one entry applies to every leaf, and when f returns a slice
+// ([]*Array or []any) one entry per element applies to that element's leaves. An output
+// that does not depend on the mapped arguments is broadcast along its out axis (or
+// returned as is for Unmapped).
+//
+// Vmap works as MLX's does: it calls f once on placeholder arguments that lack the mapped
+// axis (each is the arguments' slice at index 0), then replays the graph f built, applying
+// each primitive's batching rule (Batcher), so the result is one batched computation and
+// f runs once whatever n is. f must therefore not branch on the values of its mapped
+// arguments, and must not evaluate arrays that depend on them (Vmap panics if it did).
+// Go values in the arguments other than arrays are passed to f unchanged.
+func Vmap(f func(args ...any) any, inAxes, outAxes []int) func(args ...any) any {
+	return func(args ...any) any {
+		axes := inAxes
+		if axes == nil {
+			axes = make([]int, len(args))
+		}
+		if len(axes) != len(args) {
+			panicf("Vmap", "%d in axes for %d arguments", len(axes), len(args))
+		}
+		var ins []*Array
+		var leafAxes []int
+		for i, a := range args {
+			for _, x := range collectArrays(a) {
+				ins = append(ins, x)
+				leafAxes = append(leafAxes, axes[i])
+			}
+		}
+		tr := newVmapTrace("Vmap", ins, leafAxes)
+		traced := make([]any, len(args))
+		k := 0
+		for i, a := range args {
+			traced[i] = MapArrays(a, func(*Array) *Array { k++; return tr.placeholders[k-1] })
+		}
+		out := f(traced...)
+		outs := collectArrays(out)
+		oax := outLeafAxes(out, outAxes, len(outs))
+		res := tr.replay(outs, oax)
+		k = 0
+		return MapArrays(out, func(*Array) *Array { k++; return res[k-1] })
+	}
+}
+
+// VmapArrays is Vmap for a function of a list of arrays, the form of MLX's C++ vmap:
+// inAxes has one entry per input, outAxes one per output (nil: all 0).
+func VmapArrays(f func(inputs []*Array) []*Array, inAxes, outAxes []int) func(inputs []*Array) []*Array {
+	return func(inputs []*Array) []*Array {
+		axes := inAxes
+		if axes == nil {
+			axes = make([]int, len(inputs))
+		}
+		if len(axes) != len(inputs) {
+			panicf("Vmap", "%d in axes for %d inputs", len(axes), len(inputs))
+		}
+		tr := newVmapTrace("Vmap", inputs, axes)
+		outs := f(tr.placeholders)
+		oax := outAxes
+		if oax == nil {
+			oax = make([]int, len(outs))
+		}
+		if len(oax) != len(outs) {
+			panicf("Vmap", "%d out axes for %d outputs", len(oax), len(outs))
+		}
+		return tr.replay(outs, oax)
+	}
+}
+
+// outLeafAxes expands outAxes to one axis per array leaf of out.
+func outLeafAxes(out any, outAxes []int, nleaves int) []int {
+	res := make([]int, 0, nleaves)
+	switch {
+	case outAxes == nil:
+		return make([]int, nleaves)
+	case len(outAxes) == 1:
+		for range nleaves {
+			res = append(res, outAxes[0])
+		}
+		return res
+	}
+	v := reflect.ValueOf(out)
+	if v.Kind() == reflect.Slice && v.Len() == len(outAxes) {
+		for i := range v.Len() {
+			for range collectArrays(v.Index(i).Interface()) {
+				res = append(res, outAxes[i])
+			}
+		}
+		return res
+	}
+	panicf("Vmap", "%d out axes for a result of type %T (give one axis, or one per element of a returned slice)", len(outAxes), out)
+	return nil
+}
+
+// vmapTrace holds the placeholders f is traced on and what they stand for.
+type vmapTrace struct {
+	op           string
+	inputs       []*Array
+	axes         []int
+	size         int
+	placeholders []*Array
+}
+
+// newVmapTrace checks the mapped axes and makes one placeholder per input: the input's
+// slice at index 0 of its mapped axis, or the input itself when it is not mapped.
+func newVmapTrace(op string, inputs []*Array, axes []int) *vmapTrace {
+	tr := &vmapTrace{op: op, inputs: inputs, axes: axes, size: -1}
+	for i, x := range inputs {
+		ax := axes[i]
+		if ax == Unmapped {
+			tr.placeholders = append(tr.placeholders, x)
+			continue
+		}
+		if ax < 0 || ax >= x.Ndim() {
+			panicf(op, "in axis %d is out of range for input %d of shape %v", ax, i, x.shape)
+		}
+		if tr.size >= 0 && x.shape[ax] != tr.size {
+			panicf(op, "mapped axes differ in size: %d and %d (input %d of shape %v, axis %d)", tr.size, x.shape[ax], i, x.shape, ax)
+		}
+		tr.size = x.shape[ax]
+		tr.placeholders = append(tr.placeholders, Take(x, Full(nil, 0, Int32), ax))
+	}
+	if tr.size < 0 {
+		panicf(op, "no argument is mapped: at least one in axis must not be Unmapped")
+	}
+	return tr
+}
+
+// batched is an array of the batched graph and the position of its mapped axis
+// (Unmapped when it is the same for every index).
+type batched struct {
+	a    *Array
+	axis int
+}
+
+// replay rebuilds outs, traced on the placeholders, as batched arrays with the mapped
+// axis at outAxes.
+func (tr *vmapTrace) replay(outs []*Array, outAxes []int) []*Array {
+	memo := map[*Array]batched{}
+	for i, p := range tr.placeholders {
+		if tr.axes[i] != Unmapped {
+			if p.Evaluated() {
+				panicf(tr.op, "the function evaluated an array that depends on its mapped input %d (shape %v); a vmapped function must stay lazy", i, tr.inputs[i].shape)
+			}
+			memo[p] = batched{tr.inputs[i], tr.axes[i]}
+		}
+	}
+	res := make([]*Array, len(outs))
+	for i, o := range outs {
+		b := tr.visit(o, memo)
+		ax := outAxes[i]
+		switch {
+		case b.axis == Unmapped && ax == Unmapped:
+			res[i] = o
+		case ax == Unmapped:
+			panicf(tr.op, "output %d (shape %v) depends on the mapped inputs but its out axis is Unmapped", i, o.shape)
+		case ax < 0 || ax > o.Ndim():
+			panicf(tr.op, "out axis %d is out of range for output %d of shape %v (plus the mapped axis)", ax, i, o.shape)
+		case b.axis == Unmapped:
+			shape := cloneInts(o.shape)
+			shape = append(shape[:ax], append([]int{tr.size}, shape[ax:]...)...)
+			res[i] = BroadcastTo(ExpandDims(o, ax), shape...)
+		default:
+			res[i] = b.a
+			if b.axis != ax {
+				res[i] = MoveAxis(b.a, b.axis, ax)
+			}
+		}
+	}
+	return res
+}
+
+// visit returns the batched form of a, applying batching rules to the graph below it.
+func (tr *vmapTrace) visit(a *Array, memo map[*Array]batched) batched {
+	if b, ok := memo[a]; ok {
+		return b
+	}
+	b := batched{a, Unmapped}
+	if a.prim != nil {
+		ins := make([]*Array, len(a.inputs))
+		axes := make([]int, len(a.inputs))
+		mapped := false
+		for i, in := range a.inputs {
+			bi := tr.visit(in, memo)
+			ins[i], axes[i] = bi.a, bi.axis
+			mapped = mapped || bi.axis != Unmapped
+		}
+		if mapped {
+			b = applyRule(a, ins, axes)
+		}
+	}
+	memo[a] = b
+	return b
+}
+
+// applyRule calls the batching rule of a's primitive and checks what it returns.
+func applyRule(a *Array, ins []*Array, axes []int) batched {
+	r, ok := a.prim.(Batcher)
+	if !ok {
+		panicf("Vmap", "no batching rule for %s (primitive %T): it cannot be vmapped", a.prim.Op().Name(), a.prim)
+	}
+	out, ax := r.Vmap(ins, axes, a)
+	if ax == Unmapped {
+		return batched{out, ax}
+	}
+	if out.Ndim() != a.Ndim()+1 || ax < 0 || ax > a.Ndim() || out.dtype != a.dtype {
+		panic(fmt.Sprintf("mx.Vmap: internal: batching rule of %s gave shape %v %s with axis %d for an output of shape %v %s", a.prim.Op().Name(), out.shape, out.dtype, ax, a.shape, a.dtype))
+	}
+	return batched{out, ax}
+}
+
+// vmapFunc applies the batched form of f to inputs mapped at axes and returns its
+// outputs with the mapped axis first; rules of fused primitives use it on their
+// composite form.
+func vmapFunc(f func([]*Array) []*Array, inputs []*Array, axes []int) []*Array {
+	tr := newVmapTrace("Vmap", inputs, axes)
+	outs := f(tr.placeholders)
+	return tr.replay(outs, make([]int, len(outs)))
+}
