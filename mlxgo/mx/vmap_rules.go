@@ -96,13 +96,15 @@ func vmapSameShape(p Primitive, ins []*Array, axes []int, out *Array) (*Array, i
 	return newArray(insertAxis(out.shape, 0, n), out.dtype, p, frontAll(ins, axes, n)...), 0
 }
 
-// vmapTrailing is the rule of ops over the last axes (trailing of them) of their one
-// input, with the output shaped as the input: any other axis can be the mapped one.
-func vmapTrailing(p Primitive, x *Array, ax, trailing int, out *Array) (*Array, int) {
+// vmapTrailing is the rule of ops over the last axes (trailing of them) of their first
+// input, the only mapped one, with the output shaped as that input: any other axis can
+// be the mapped one. The other inputs (parameters) pass unchanged.
+func vmapTrailing(p Primitive, ins []*Array, ax, trailing int, out *Array) (*Array, int) {
+	x := ins[0]
 	if ax >= x.Ndim()-trailing {
 		x, ax = front(x, ax), 0
 	}
-	return newArray(cloneInts(x.shape), out.dtype, p, x), ax
+	return newArray(cloneInts(x.shape), out.dtype, p, append([]*Array{x}, ins[1:]...)...), ax
 }
 
 // --- elementwise ---
@@ -156,12 +158,12 @@ func (p reducePrim) Vmap(ins []*Array, axes []int, out *Array) (*Array, int) {
 
 // Vmap is Softmax's batching rule (over the last axis).
 func (p softmaxPrim) Vmap(ins []*Array, axes []int, out *Array) (*Array, int) {
-	return vmapTrailing(p, ins[0], axes[0], 1, out)
+	return vmapTrailing(p, ins, axes[0], 1, out)
 }
 
 // Vmap is Cumsum's batching rule (over the last axis).
 func (p cumsumPrim) Vmap(ins []*Array, axes []int, out *Array) (*Array, int) {
-	return vmapTrailing(p, ins[0], axes[0], 1, out)
+	return vmapTrailing(p, ins, axes[0], 1, out)
 }
 
 // --- shape ---

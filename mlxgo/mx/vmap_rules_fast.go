@@ -8,7 +8,7 @@ package mx
 // Vmap is RMSNorm's batching rule.
 func (p rmsNormPrim) Vmap(ins []*Array, axes []int, out *Array) (*Array, int) {
 	if axes[1] == Unmapped {
-		return vmapTrailing(p, ins[0], axes[0], 1, out)
+		return vmapTrailing(p, ins, axes[0], 1, out)
 	}
 	return vmapComposite(func(a []*Array) []*Array {
 		x, w := a[0], a[1]
@@ -55,7 +55,7 @@ func (p layerNormPrim) Vmap(ins []*Array, axes []int, out *Array) (*Array, int) 
 
 // Vmap is RoPE's batching rule: any axis but the sequence and feature axes can be mapped.
 func (p ropePrim) Vmap(ins []*Array, axes []int, out *Array) (*Array, int) {
-	return vmapTrailing(p, ins[0], axes[0], 2, out)
+	return vmapTrailing(p, ins, axes[0], 2, out)
 }
 
 // foldBatch returns the inputs, mapped first, with the mapped axis merged into the
