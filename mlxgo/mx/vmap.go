@@ -3,6 +3,8 @@ package mx
 import (
 	"fmt"
 	"reflect"
+
+	"github.com/mlxgo/mlxgo/mlxgo/backend"
 )
 
 // Unmapped, as an entry of Vmap's inAxes, marks an argument that is not mapped over: every
@@ -39,10 +41,10 @@ type Batcher interface {
 // returned as is for Unmapped).
 //
 // Vmap works as MLX's does: it calls f once on placeholder arguments that lack the mapped
-// axis (each is the arguments' slice at index 0), then replays the graph f built, applying
+// axis and hold no values, then replays the graph f built, applying
 // each primitive's batching rule (Batcher), so the result is one batched computation and
-// f runs once whatever n is. f must therefore not branch on the values of its mapped
-// arguments, and must not evaluate arrays that depend on them (Vmap panics if it did).
+// f runs once whatever n is. f must therefore not read the values of arrays that depend
+// on its mapped arguments (evaluating one panics, saying so).
 // Go values in the arguments other than arrays are passed to f unchanged.
 func Vmap(f func(args ...any) any, inAxes, outAxes []int) func(args ...any) any {
 	return func(args ...any) any {
@@ -134,8 +136,9 @@ type vmapTrace struct {
 	placeholders []*Array
 }
 
-// newVmapTrace checks the mapped axes and makes one placeholder per input: the input's
-// slice at index 0 of its mapped axis, or the input itself when it is not mapped.
+// newVmapTrace checks the mapped axes and makes one placeholder per input: an array of
+// the input's shape without its mapped axis, which has no values, or the input itself
+// when it is not mapped.
 func newVmapTrace(op string, inputs []*Array, axes []int) *vmapTrace {
 	tr := &vmapTrace{op: op, inputs: inputs, axes: axes, size: -1}
 	for i, x := range inputs {
@@ -151,12 +154,31 @@ func newVmapTrace(op string, inputs []*Array, axes []int) *vmapTrace {
 			panicf(op, "mapped axes differ in size: %d and %d (input %d of shape %v, axis %d)", tr.size, x.shape[ax], i, x.shape, ax)
 		}
 		tr.size = x.shape[ax]
-		tr.placeholders = append(tr.placeholders, Take(x, Full(nil, 0, Int32), ax))
+		tr.placeholders = append(tr.placeholders, newArray(cloneInts(append(x.shape[:ax:ax], x.shape[ax+1:]...)), x.dtype, placeholderPrim{}, x))
 	}
 	if tr.size < 0 {
 		panicf(op, "no argument is mapped: at least one in axis must not be Unmapped")
 	}
 	return tr
+}
+
+// placeholderPrim stands for one index of a mapped input (its only input) while a
+// vmapped function is traced. It has no kernel: evaluating an array that depends on it
+// fails with the message of its op's name.
+type placeholderPrim struct{}
+
+// vmapPlaceholder is placeholderPrim's descriptor.
+type vmapPlaceholder struct{}
+
+func (vmapPlaceholder) Name() string {
+	return "VmapPlaceholder (an array that depends on a vmapped function's mapped inputs cannot be evaluated inside the function; keep it lazy)"
+}
+
+func (placeholderPrim) Op() backend.Op { return vmapPlaceholder{} }
+
+func (placeholderPrim) VJP([]*Array, *Array, *Array) []*Array {
+	panicf("Vmap", "cannot differentiate, inside a vmapped function, with respect to an array it did not receive as an argument")
+	return nil
 }
 
 // batched is an array of the batched graph and the position of its mapped axis
@@ -172,9 +194,6 @@ func (tr *vmapTrace) replay(outs []*Array, outAxes []int) []*Array {
 	memo := map[*Array]batched{}
 	for i, p := range tr.placeholders {
 		if tr.axes[i] != Unmapped {
-			if p.Evaluated() {
-				panicf(tr.op, "the function evaluated an array that depends on its mapped input %d (shape %v); a vmapped function must stay lazy", i, tr.inputs[i].shape)
-			}
 			memo[p] = batched{tr.inputs[i], tr.axes[i]}
 		}
 	}

@@ -46,7 +46,7 @@ func (p scatterAddPrim) Vmap(ins []*Array, axes []int, out *Array) (*Array, int)
 	perm = append(perm, seq(1, 1+npre)...)
 	g = Transpose(g, append(perm, seq(1+npre+ni, g.Ndim())...)...)
 	rest := append(cloneInts(out.shape[:p.axis]), out.shape[p.axis+1:]...)
-	flat := scatterAddAxis(Reshape(g, append([]int{g.shape[0] * g.shape[1]}, g.shape[2:]...)...),
+	flat := scatterAddAxis(Reshape(g, append([]int{idx.Size()}, g.shape[1+ni:]...)...),
 		Reshape(flatIndices(idx, n, size), -1), append([]int{n * size}, rest...), 0)
 	return MoveAxis(Reshape(flat, append([]int{n, size}, rest...)...), 1, p.axis+1), 0
 }

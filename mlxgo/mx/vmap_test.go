@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 
 	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
@@ -252,5 +253,201 @@ func TestGradOfVmap(t *testing.T) {
 				}
 			})
 		}
+	})
+}
+
+// TestVmapIndexing maps the indices of Take, TakeAlongAxis and their gradients
+// (ScatterAdd, ScatterAddAlongAxis), alone and together with the indexed array,
+// including negative indices.
+func TestVmapIndexing(t *testing.T) {
+	mxtest.ForEachBackend(t, func(t *testing.T) {
+		r := rand.New(rand.NewSource(10))
+		a := randArray(r, -1, 1, vmapN, 4, 5)
+		idx := mx.FromSlice([]int32{2, -1, 0, 4, 1, 1, 3, 0, -2, 2, 2, 0}, vmapN, 2, 2) // mapped at 0
+		along := mx.FromSlice([]int32{0, 3, 1, 2, 3, 3, 0, 0, 1, 1, 2, 3}, 4, vmapN, 1) // mapped at 1
+		fns := map[string]func([]*mx.Array) []*mx.Array{
+			"Take": func(x []*mx.Array) []*mx.Array { return []*mx.Array{mx.Take(x[0], x[1], 1)} },
+			"Take0": func(x []*mx.Array) []*mx.Array {
+				return []*mx.Array{mx.Take(x[0], mx.Remainder(x[1], 4), 0)}
+			},
+			"TakeGrad": func(x []*mx.Array) []*mx.Array {
+				g := mx.GradOf(func(a *mx.Array) *mx.Array { return mx.Take(a, x[1], 1).Square().Sum() })(x[0])
+				return []*mx.Array{g}
+			},
+			"TakeAlongAxis": func(x []*mx.Array) []*mx.Array { return []*mx.Array{mx.TakeAlongAxis(x[0], x[2], 1)} },
+			"TakeAlongAxisGrad": func(x []*mx.Array) []*mx.Array {
+				g := mx.GradOf(func(a *mx.Array) *mx.Array { return mx.TakeAlongAxis(a, x[2], 1).Exp().Sum() })(x[0])
+				return []*mx.Array{g}
+			},
+		}
+		for name, f := range fns {
+			for _, axes := range [][]int{{0, 0, 1}, {mx.Unmapped, 0, 1}, {0, mx.Unmapped, mx.Unmapped}} {
+				t.Run(fmt.Sprint(name, axes), func(t *testing.T) {
+					ins := []*mx.Array{a, idx, along}
+					if axes[0] == mx.Unmapped {
+						ins[0] = a.Index(1)
+					}
+					if axes[1] == mx.Unmapped {
+						ins[1], ins[2] = idx.Index(1), mx.Squeeze(mx.SliceAxis(along, 1, 2, 3), 1)
+					}
+					got := mx.VmapArrays(f, axes, nil)(ins)
+					want := loopStack(f, ins, axes)
+					assertClose(t, name, got[0], want[0], 0)
+				})
+			}
+		}
+	})
+}
+
+// TestVmapNested checks vmap of vmap against a double loop: a batched matrix-vector
+// product with softmax, mapped over two axes of x and one of w.
+func TestVmapNested(t *testing.T) {
+	mxtest.ForEachBackend(t, func(t *testing.T) {
+		r := rand.New(rand.NewSource(11))
+		x := randArray(r, -1, 1, 4, 3, 5) // mapped: inner over axis 0 (of each 4×5 slice), outer over axis 1
+		w := randArray(r, -1, 1, 3, 5, 2) // outer over axis 0; the inner map leaves it unmapped
+		f := func(in []*mx.Array) []*mx.Array {
+			return []*mx.Array{mx.Softmax(mx.Matmul(in[0], in[1]), -1)} // (5) @ (5,2) → (2)
+		}
+		inner := mx.VmapArrays(f, []int{0, mx.Unmapped}, nil)
+		outer := mx.VmapArrays(inner, []int{1, 0}, []int{2})
+		got := outer([]*mx.Array{x, w})[0] // (4, 2, 3): outer index last
+		var rows []*mx.Array
+		for i := range 4 {
+			var cols []*mx.Array
+			for j := range 3 {
+				xi := mx.Squeeze(mx.Slice(x, []int{i, j, 0}, []int{i + 1, j + 1, 5}, nil), 0, 1)
+				cols = append(cols, f([]*mx.Array{xi, w.Index(j)})[0])
+			}
+			rows = append(rows, mx.Stack(cols, 1))
+		}
+		assertClose(t, "nested", got, mx.Stack(rows, 0), vmapTol)
+
+		// Per-example Hessian-vector-free check: vmap of vmap of grad.
+		g := mx.Grad(func(args ...any) any { return mx.Sum(mx.Square(mx.Tanh(args[0].(*mx.Array))), nil, false) })
+		gg := mx.Vmap(mx.Vmap(g, nil, nil), nil, nil)(x).(*mx.Array)
+		want := mx.Multiply(mx.Multiply(mx.Tanh(x), 2.0), mx.Subtract(1.0, mx.Square(mx.Tanh(x))))
+		assertClose(t, "nested grad", gg, want, 1e-6)
+	})
+}
+
+// mlp is a two-layer perceptron on one example x of shape (4), with a cross-entropy
+// loss against the integer label y.
+func mlpLoss(args ...any) any {
+	p := args[0].(map[string]*mx.Array)
+	x, y := args[1].(*mx.Array), args[2].(*mx.Array)
+	h := mx.Tanh(mx.Add(mx.Matmul(x, p["w1"]), p["b1"]))
+	logits := mx.Add(mx.Matmul(h, p["w2"]), p["b2"])
+	return mx.Negative(mx.Take(mx.LogSoftmax(logits, -1), y, 0))
+}
+
+func mlpParams(r *rand.Rand) map[string]*mx.Array {
+	return map[string]*mx.Array{
+		"w1": randArray(r, -1, 1, 4, 8), "b1": randArray(r, -1, 1, 8),
+		"w2": randArray(r, -1, 1, 8, 3), "b2": randArray(r, -1, 1, 3),
+	}
+}
+
+// TestVmapPerExampleGradients vectorises the gradient of a small MLP over a batch:
+// Vmap(Grad(loss), [Unmapped, 0, 0]) gives one gradient per example, equal to the
+// gradients computed one example at a time, and their mean is the batch gradient.
+func TestVmapPerExampleGradients(t *testing.T) {
+	mxtest.ForEachBackend(t, func(t *testing.T) {
+		r := rand.New(rand.NewSource(12))
+		params := mlpParams(r)
+		const n = 6
+		xs := randArray(r, -1, 1, n, 4)
+		ys := mx.FromSlice([]int32{0, 2, 1, 1, 0, 2})
+		perEx := mx.Vmap(mx.Grad(mlpLoss), []int{mx.Unmapped, 0, 0}, nil)(params, xs, ys).(map[string]*mx.Array)
+		for k, g := range perEx {
+			var loop []*mx.Array
+			for i := range n {
+				gi := mx.Grad(mlpLoss)(params, xs.Index(i), ys.Index(i)).(map[string]*mx.Array)
+				loop = append(loop, gi[k])
+			}
+			assertClose(t, "per-example "+k, g, mx.Stack(loop, 0), 1e-5)
+		}
+		batchLoss := func(args ...any) any {
+			losses := mx.Vmap(mlpLoss, []int{mx.Unmapped, 0, 0}, nil)(args...).(*mx.Array)
+			return mx.Mean(losses, nil, false)
+		}
+		full := mx.Grad(batchLoss)(params, xs, ys).(map[string]*mx.Array)
+		for k, g := range full {
+			assertClose(t, "grad of vmap "+k, g, mx.Mean(perEx[k], []int{0}, false), 1e-5)
+		}
+	})
+}
+
+// TestVmapOutputs checks out axes: placement, one axis per element of a returned
+// slice, pytree outputs, and outputs that do not depend on the mapped inputs.
+func TestVmapOutputs(t *testing.T) {
+	x := mx.Reshape(mx.Arange(0, 6, 1), 2, 3)
+	calls := 0
+	f := func(args ...any) any {
+		calls++
+		a := args[0].(*mx.Array)
+		return []any{mx.Sum(a, nil, false), map[string]*mx.Array{"twice": mx.Multiply(a, 2.0)}, mx.Ones([]int{2}, mx.Float32)}
+	}
+	out := mx.Vmap(f, []int{1}, []int{0, 1, 1})(x).([]any)
+	if calls != 1 {
+		t.Fatalf("f ran %d times; Vmap must trace it once", calls)
+	}
+	if got := fmt.Sprint(out[0].(*mx.Array).Float32s()); got != "[3 5 7]" {
+		t.Fatalf("sums over axis 0 = %s", got)
+	}
+	tw := out[1].(map[string]*mx.Array)["twice"]
+	if fmt.Sprint(tw.Shape(), tw.Float32s()) != "[2 3] [0 2 4 6 8 10]" {
+		t.Fatalf("twice at out axis 1: %v %v", tw.Shape(), tw.Float32s())
+	}
+	if o := out[2].(*mx.Array); fmt.Sprint(o.Shape()) != "[2 3]" {
+		t.Fatalf("unmapped output broadcast to %v, want [2 3]", o.Shape())
+	}
+	keep := mx.Vmap(f, []int{1}, []int{0, 0, mx.Unmapped})(x).([]any)
+	if o := keep[2].(*mx.Array); fmt.Sprint(o.Shape()) != "[2]" {
+		t.Fatalf("Unmapped out axis gave shape %v, want [2]", o.Shape())
+	}
+}
+
+func expectPanic(t *testing.T, want string, f func()) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		r := recover()
+		if r == nil {
+			t.Fatalf("no panic, want one containing %q", want)
+		}
+		if msg := fmt.Sprint(r); !strings.Contains(msg, want) {
+			t.Fatalf("panic %q, want one containing %q", msg, want)
+		}
+	}()
+	f()
+}
+
+// TestVmapErrors checks that misuse and ops without a batching rule panic with a
+// message naming the problem, never a silently wrong result.
+func TestVmapErrors(t *testing.T) {
+	x := mx.Ones([]int{3, 2}, mx.Float32)
+	id := func(in []*mx.Array) []*mx.Array { return in }
+	expectPanic(t, "no batching rule for Cube (primitive mx_test.cubePrim): it cannot be vmapped (at ", func() {
+		mx.VmapArrays(func(in []*mx.Array) []*mx.Array { return []*mx.Array{cube(in[0])} }, nil, nil)([]*mx.Array{x})
+	})
+	expectPanic(t, "Bits from a mapped key has no batching rule", func() {
+		mx.VmapArrays(func(in []*mx.Array) []*mx.Array { return []*mx.Array{mx.Bits([]int{2}, in[0])} }, nil, nil)(
+			[]*mx.Array{mx.Stack([]*mx.Array{mx.Key(1), mx.Key(2)}, 0)})
+	})
+	expectPanic(t, "vmap_test.go:", func() {
+		mx.VmapArrays(func(in []*mx.Array) []*mx.Array { return []*mx.Array{cube(in[0])} }, nil, nil)([]*mx.Array{x})
+	})
+	expectPanic(t, "mapped axes differ in size: 3 and 2", func() {
+		mx.VmapArrays(id, []int{0, 1}, nil)([]*mx.Array{x, x})
+	})
+	expectPanic(t, "in axis 2 is out of range", func() { mx.VmapArrays(id, []int{2}, nil)([]*mx.Array{x}) })
+	expectPanic(t, "no argument is mapped", func() { mx.VmapArrays(id, []int{mx.Unmapped}, nil)([]*mx.Array{x}) })
+	expectPanic(t, "2 out axes for 1 outputs", func() { mx.VmapArrays(id, nil, []int{0, 0})([]*mx.Array{x}) })
+	expectPanic(t, "cannot be evaluated inside the function", func() {
+		mx.VmapArrays(func(in []*mx.Array) []*mx.Array { _ = in[0].Sum().Item(); return in }, nil, nil)([]*mx.Array{x})
+	})
+	expectPanic(t, "depends on the mapped inputs but its out axis is Unmapped", func() {
+		mx.VmapArrays(id, nil, []int{mx.Unmapped})([]*mx.Array{x})
 	})
 }
