@@ -213,3 +213,13 @@ func (p concatPrim) Vmap(ins []*Array, axes []int, out *Array) (*Array, int) {
 	n := mappedSize(ins, axes)
 	return newArray(insertAxis(out.shape, 0, n), out.dtype, concatPrim{p.axis + 1}, frontAll(ins, axes, n)...), 0
 }
+
+// Every primitive of mx has a batching rule.
+var _ = []Batcher{
+	binaryPrim{}, wherePrim{}, unaryPrim{}, astypePrim{}, stopGradPrim{}, siluGradPrim{},
+	reducePrim{}, softmaxPrim{}, cumsumPrim{},
+	reshapePrim{}, transposePrim{}, broadcastPrim{}, slicePrim{}, sliceUpdatePrim{}, concatPrim{},
+	takePrim{}, scatterAddPrim{}, takeAlongPrim{}, putAlongAddPrim{}, matmulPrim{},
+	rmsNormPrim{}, rmsNormGradPrim{}, layerNormPrim{}, ropePrim{}, sdpaPrim{}, sdpaGradPrim{},
+	checkpointPrim{}, dependsPrim{}, quantMatmulPrim{}, dequantPrim{}, randPrim{},
+}
