@@ -2,7 +2,6 @@ package mx_test
 
 import (
 	"fmt"
-	"math"
 	"math/rand"
 	"strings"
 	"testing"
@@ -109,19 +108,6 @@ func loopStack(f func([]*mx.Array) []*mx.Array, ins []*mx.Array, axes []int) []*
 	return out
 }
 
-func assertClose(t *testing.T, name string, got, want *mx.Array, tol float64) {
-	t.Helper()
-	if fmt.Sprint(got.Shape()) != fmt.Sprint(want.Shape()) {
-		t.Fatalf("%s: shape %v, want %v", name, got.Shape(), want.Shape())
-	}
-	g, w := got.Float64s(), want.Float64s()
-	for i := range w {
-		if d := math.Abs(g[i] - w[i]); !(d <= tol*(1+math.Abs(w[i]))) {
-			t.Fatalf("%s: element %d = %v, want %v (diff %.3g)", name, i, g[i], w[i], d)
-		}
-	}
-}
-
 func caseRanks(c gradCase) []int {
 	r := make([]int, len(c.Shapes))
 	for i, s := range c.Shapes {
@@ -147,7 +133,7 @@ func TestVmapMatchesLoop(t *testing.T) {
 					ins := batchedInputs(r, c, axes)
 					got := mx.VmapArrays(f, axes, nil)(ins)
 					want := loopStack(f, ins, axes)
-					assertClose(t, "vmap", got[0], want[0], vmapTolFor(c.Name))
+					mxtest.AssertClose(t, "vmap", got[0], want[0], vmapTolFor(c.Name))
 				})
 			}
 		}
@@ -262,7 +248,7 @@ func TestVmapOfGrad(t *testing.T) {
 					got := mx.Vmap(grad, axes, nil)(toAny(ins)...)
 					want := loopStack(f, ins, axes)
 					for i, g := range gradList(got, len(ins)) {
-						assertClose(t, fmt.Sprintf("grad %d", i), g, want[i], 1e-4)
+						mxtest.AssertClose(t, fmt.Sprintf("grad %d", i), g, want[i], 1e-4)
 					}
 				})
 			}
@@ -297,7 +283,7 @@ func TestGradOfVmap(t *testing.T) {
 				got := gradList(mx.Grad(loss(vm), argnums(n)...)(toAny(ins)...), n)
 				want := gradList(mx.Grad(loss(loop), argnums(n)...)(toAny(ins)...), n)
 				for i := range got {
-					assertClose(t, fmt.Sprintf("grad %d", i), got[i], want[i], 1e-4)
+					mxtest.AssertClose(t, fmt.Sprintf("grad %d", i), got[i], want[i], 1e-4)
 				}
 			})
 		}
@@ -340,7 +326,7 @@ func TestVmapIndexing(t *testing.T) {
 					}
 					got := mx.VmapArrays(f, axes, nil)(ins)
 					want := loopStack(f, ins, axes)
-					assertClose(t, name, got[0], want[0], 0)
+					mxtest.AssertClose(t, name, got[0], want[0], 0)
 				})
 			}
 		}
@@ -369,13 +355,13 @@ func TestVmapNested(t *testing.T) {
 			}
 			rows = append(rows, mx.Stack(cols, 1))
 		}
-		assertClose(t, "nested", got, mx.Stack(rows, 0), vmapTol)
+		mxtest.AssertClose(t, "nested", got, mx.Stack(rows, 0), vmapTol)
 
 		// Per-example Hessian-vector-free check: vmap of vmap of grad.
 		g := mx.Grad(func(args ...any) any { return mx.Sum(mx.Square(mx.Tanh(args[0].(*mx.Array))), nil, false) })
 		gg := mx.Vmap(mx.Vmap(g, nil, nil), nil, nil)(x).(*mx.Array)
 		want := mx.Multiply(mx.Multiply(mx.Tanh(x), 2.0), mx.Subtract(1.0, mx.Square(mx.Tanh(x))))
-		assertClose(t, "nested grad", gg, want, 1e-6)
+		mxtest.AssertClose(t, "nested grad", gg, want, 1e-6)
 	})
 }
 
@@ -413,7 +399,7 @@ func TestVmapPerExampleGradients(t *testing.T) {
 				gi := mx.Grad(mlpLoss)(params, xs.Index(i), ys.Index(i)).(map[string]*mx.Array)
 				loop = append(loop, gi[k])
 			}
-			assertClose(t, "per-example "+k, g, mx.Stack(loop, 0), 1e-5)
+			mxtest.AssertClose(t, "per-example "+k, g, mx.Stack(loop, 0), 1e-5)
 		}
 		batchLoss := func(args ...any) any {
 			losses := mx.Vmap(mlpLoss, []int{mx.Unmapped, 0, 0}, nil)(args...).(*mx.Array)
@@ -421,7 +407,7 @@ func TestVmapPerExampleGradients(t *testing.T) {
 		}
 		full := mx.Grad(batchLoss)(params, xs, ys).(map[string]*mx.Array)
 		for k, g := range full {
-			assertClose(t, "grad of vmap "+k, g, mx.Mean(perEx[k], []int{0}, false), 1e-5)
+			mxtest.AssertClose(t, "grad of vmap "+k, g, mx.Mean(perEx[k], []int{0}, false), 1e-5)
 		}
 	})
 }
