@@ -485,3 +485,108 @@ func TestVmapErrors(t *testing.T) {
 		mx.VmapArrays(id, nil, []int{mx.Unmapped})([]*mx.Array{x})
 	})
 }
+
+// attentionLoss is a Llama-style attention block on one sequence x (L, D): RMSNorm,
+// q/k/v projections split into heads, RoPE, causal fused attention, output projection,
+// and a squared-error loss against y.
+func attentionLoss(args ...any) any {
+	p := args[0].(map[string]*mx.Array)
+	x, y := args[1].(*mx.Array), args[2].(*mx.Array)
+	L, D, H := x.Dim(0), x.Dim(1), 2
+	heads := func(a *mx.Array, rope bool) *mx.Array {
+		a = mx.Transpose(mx.Reshape(a, 1, L, H, D/H), 0, 2, 1, 3) // (1, H, L, D/H)
+		if rope {
+			a = mx.RoPE(a, D/H, false, 10000, 1, 0, nil)
+		}
+		return a
+	}
+	h := mx.RMSNorm(x, p["norm"], 1e-5)
+	q := heads(mx.Matmul(h, p["wq"]), true)
+	k := heads(mx.Matmul(h, p["wk"]), true)
+	v := heads(mx.Matmul(h, p["wv"]), false)
+	o := mx.ScaledDotProductAttention(q, k, v, 0.5, "causal")
+	o = mx.Reshape(mx.Transpose(o, 0, 2, 1, 3), L, D)
+	return mx.Mean(mx.Square(mx.Subtract(mx.Matmul(o, p["wo"]), y)), nil, false)
+}
+
+// TestVmapAttentionBlock checks per-sequence gradients of an attention block (fused
+// RMSNorm, RoPE and attention and their backward kernels under Vmap) against a loop.
+func TestVmapAttentionBlock(t *testing.T) {
+	mxtest.ForEachBackend(t, func(t *testing.T) {
+		r := rand.New(rand.NewSource(14))
+		const n, L, D = 3, 5, 8
+		p := map[string]*mx.Array{"norm": randArray(r, 0.5, 1.5, D)}
+		for _, k := range []string{"wq", "wk", "wv", "wo"} {
+			p[k] = randArray(r, -0.5, 0.5, D, D)
+		}
+		xs, ys := randArray(r, -1, 1, L, n, D), randArray(r, -1, 1, n, L, D) // xs mapped at axis 1
+		got := mx.Vmap(mx.Grad(attentionLoss), []int{mx.Unmapped, 1, 0}, nil)(p, xs, ys).(map[string]*mx.Array)
+		for k, g := range got {
+			var loop []*mx.Array
+			for i := range n {
+				xi := mx.Squeeze(mx.SliceAxis(xs, 1, i, i+1), 1)
+				loop = append(loop, mx.Grad(attentionLoss)(p, xi, ys.Index(i)).(map[string]*mx.Array)[k])
+			}
+			mxtest.AssertClose(t, "per-sequence gradient of "+k, g, mx.Stack(loop, 0), 1e-4)
+		}
+	})
+}
+
+// opNames counts the primitives of the graph below the arrays, by op name.
+func opNames(arrs ...*mx.Array) map[string]int {
+	seen := map[*mx.Array]bool{}
+	count := map[string]int{}
+	var walk func(a *mx.Array)
+	walk = func(a *mx.Array) {
+		if seen[a] || a.Primitive() == nil {
+			return
+		}
+		seen[a] = true
+		count[a.Primitive().Op().Name()]++
+		for _, in := range a.Inputs() {
+			walk(in)
+		}
+	}
+	for _, a := range arrs {
+		walk(a)
+	}
+	return count
+}
+
+// TestVmapIsOneComputation checks that Vmap batches rather than loops: the graph of
+// vmapped per-sequence gradients has the same primitives whatever the number of
+// sequences, the fused kernels (attention and its gradient, RoPE, RMSNorm) stay fused, and evaluating it runs as many kernels for 2 sequences as for 7.
+func TestVmapIsOneComputation(t *testing.T) {
+	r := rand.New(rand.NewSource(15))
+	const L, D = 5, 8
+	p := map[string]*mx.Array{"norm": randArray(r, 0.5, 1.5, D)}
+	for _, k := range []string{"wq", "wk", "wv", "wo"} {
+		p[k] = randArray(r, -0.5, 0.5, D, D)
+	}
+	grads := func(n int) []*mx.Array {
+		g := mx.Vmap(mx.Grad(attentionLoss), []int{mx.Unmapped, 0, 0}, nil)(p, randArray(r, -1, 1, n, L, D), randArray(r, -1, 1, n, L, D))
+		var out []*mx.Array
+		for _, k := range []string{"norm", "wq", "wk", "wv", "wo"} {
+			out = append(out, g.(map[string]*mx.Array)[k])
+		}
+		return out
+	}
+	g2, g7 := grads(2), grads(7)
+	ops2, ops7 := opNames(g2...), opNames(g7...)
+	if fmt.Sprint(ops2) != fmt.Sprint(ops7) {
+		t.Fatalf("graphs differ with the batch size:\n2: %v\n7: %v", ops2, ops7)
+	}
+	// (RMSNorm's weight gradient is per sequence here, so it runs as its composite form.)
+	for _, op := range []string{"ScaledDotProductAttention", "ScaledDotProductAttentionGrad", "RoPE", "RMSNorm"} {
+		if ops7[op] == 0 {
+			t.Errorf("no %s in the vmapped graph: %v", op, ops7)
+		}
+	}
+	k0 := mx.KernelCount()
+	mx.Eval(g2)
+	k1 := mx.KernelCount()
+	mx.Eval(g7)
+	if k1-k0 != mx.KernelCount()-k1 {
+		t.Fatalf("%d kernels for 2 sequences, %d for 7", k1-k0, mx.KernelCount()-k1)
+	}
+}
