@@ -58,7 +58,7 @@ func Vmap(f func(args ...any) any, inAxes, outAxes []int) func(args ...any) any 
 		var ins []*Array
 		var leafAxes []int
 		for i, a := range args {
-			for _, x := range collectArrays(a) {
+			for _, x := range leaves(a) {
 				ins = append(ins, x)
 				leafAxes = append(leafAxes, axes[i])
 			}
@@ -67,15 +67,27 @@ func Vmap(f func(args ...any) any, inAxes, outAxes []int) func(args ...any) any 
 		traced := make([]any, len(args))
 		k := 0
 		for i, a := range args {
-			traced[i] = MapArrays(a, func(*Array) *Array { k++; return tr.placeholders[k-1] })
+			n := len(leaves(a))
+			traced[i] = replaceLeaves(a, tr.placeholders[k:k+n])
+			k += n
 		}
 		out := f(traced...)
-		outs := collectArrays(out)
-		oax := outLeafAxes(out, outAxes, len(outs))
-		res := tr.replay(outs, oax)
-		k = 0
-		return MapArrays(out, func(*Array) *Array { k++; return res[k-1] })
+		outs := leaves(out)
+		return replaceLeaves(out, tr.replay(outs, outLeafAxes(out, outAxes, len(outs))))
 	}
+}
+
+// leaves returns the array leaves of the pytree v in MapArrays's order.
+func leaves(v any) []*Array {
+	var out []*Array
+	MapArrays(v, func(a *Array) *Array { out = append(out, a); return a })
+	return out
+}
+
+// replaceLeaves returns a copy of the pytree v whose array leaves are arrs, in order.
+func replaceLeaves(v any, arrs []*Array) any {
+	i := 0
+	return MapArrays(v, func(*Array) *Array { i++; return arrs[i-1] })
 }
 
 // VmapArrays is Vmap for a function of a list of arrays, the form of MLX's C++ vmap:
@@ -117,7 +129,7 @@ func outLeafAxes(out any, outAxes []int, nleaves int) []int {
 	v := reflect.ValueOf(out)
 	if v.Kind() == reflect.Slice && v.Len() == len(outAxes) {
 		for i := range v.Len() {
-			for range collectArrays(v.Index(i).Interface()) {
+			for range leaves(v.Index(i).Interface()) {
 				res = append(res, outAxes[i])
 			}
 		}

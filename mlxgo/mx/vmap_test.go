@@ -436,6 +436,15 @@ func TestVmapOutputs(t *testing.T) {
 	if o := out[2].(*mx.Array); fmt.Sprint(o.Shape()) != "[2 3]" {
 		t.Fatalf("unmapped output broadcast to %v, want [2 3]", o.Shape())
 	}
+	// A pytree argument is mapped leaf by leaf; Go values pass through.
+	tree := map[string]*mx.Array{"a": x, "b": mx.Multiply(x, 10.0)}
+	sum := mx.Vmap(func(args ...any) any {
+		m := args[0].(map[string]*mx.Array)
+		return mx.Multiply(mx.Add(m["a"], m["b"]), float64(args[1].(int)))
+	}, []int{1, mx.Unmapped}, []int{1})(tree, 2).(*mx.Array)
+	if fmt.Sprint(sum.Float32s()) != "[0 22 44 66 88 110]" {
+		t.Fatalf("pytree argument: %v", sum.Float32s())
+	}
 	keep := mx.Vmap(f, []int{1}, []int{0, 0, mx.Unmapped})(x).([]any)
 	if o := keep[2].(*mx.Array); fmt.Sprint(o.Shape()) != "[2]" {
 		t.Fatalf("Unmapped out axis gave shape %v, want [2]", o.Shape())
