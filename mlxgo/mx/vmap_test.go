@@ -599,3 +599,29 @@ func TestVmapIsOneComputation(t *testing.T) {
 		t.Fatalf("%d kernels for 2 sequences, %d for 7", k1-k0, mx.KernelCount()-k1)
 	}
 }
+
+// TestVmapJacobians builds full Jacobians the way JAX and MLX users do: VJP vmapped over
+// the rows of the identity (reverse mode) and JVP vmapped over its columns (forward
+// mode); both equal the loop over basis vectors and each other's transpose.
+func TestVmapJacobians(t *testing.T) {
+	mxtest.ForEachBackend(t, func(t *testing.T) {
+		r := rand.New(rand.NewSource(16))
+		w := randArray(r, -1, 1, 4, 3)
+		x := randArray(r, -1, 1, 4)
+		f := func(p []*mx.Array) []*mx.Array { return []*mx.Array{mx.Softmax(mx.Tanh(mx.Matmul(p[0], w)), -1)} }
+		vjpRow := func(in []*mx.Array) []*mx.Array { _, g := mx.VJP(f, []*mx.Array{in[0]}, []*mx.Array{in[1]}); return g }
+		jvpCol := func(in []*mx.Array) []*mx.Array { _, j := mx.JVP(f, []*mx.Array{in[0]}, []*mx.Array{in[1]}); return j }
+		rev := mx.VmapArrays(vjpRow, []int{mx.Unmapped, 0}, nil)([]*mx.Array{x, mx.Eye(3, 3, 0)})[0]      // (3, 4)
+		fwd := mx.VmapArrays(jvpCol, []int{mx.Unmapped, 1}, []int{1})([]*mx.Array{x, mx.Eye(4, 4, 0)})[0] // (3, 4)
+		var rows, cols []*mx.Array
+		for i := range 3 {
+			rows = append(rows, vjpRow([]*mx.Array{x, mx.Eye(3, 3, 0).Index(i)})[0])
+		}
+		for j := range 4 {
+			cols = append(cols, jvpCol([]*mx.Array{x, mx.Eye(4, 4, 0).Index(j)})[0])
+		}
+		mxtest.AssertClose(t, "reverse-mode Jacobian", rev, mx.Stack(rows, 0), 1e-6)
+		mxtest.AssertClose(t, "forward-mode Jacobian", fwd, mx.Stack(cols, 1), 1e-6)
+		mxtest.AssertClose(t, "forward against reverse", fwd, rev, 1e-5)
+	})
+}
