@@ -68,9 +68,20 @@ func foldBatch(ins []*Array, axes []int, n int) []*Array {
 	return fr
 }
 
-// Vmap is the batching rule of fused attention: the mapped axis joins the batch axis.
+// Vmap is the batching rule of fused attention: the mapped axis joins the batch axis,
+// or, when only the queries are mapped, the query heads that share each key/value head
+// (so the keys and values are not copied).
 func (p sdpaPrim) Vmap(ins []*Array, axes []int, out *Array) (*Array, int) {
 	n := mappedSize(ins, axes)
+	if axes[1] == Unmapped && axes[2] == Unmapped {
+		q, k := front(ins[0], axes[0]), ins[1]
+		B, Hq, L, D := q.shape[1], q.shape[2], q.shape[3], q.shape[4]
+		Hkv, Dv := k.shape[1], out.shape[3]
+		rep := Hq / Hkv
+		q = Reshape(Transpose(Reshape(q, n, B, Hkv, rep, L, D), 1, 2, 0, 3, 4, 5), B, Hkv*n*rep, L, D)
+		o := newArray([]int{B, Hkv * n * rep, L, Dv}, out.dtype, p, q, k, ins[2])
+		return Reshape(Transpose(Reshape(o, B, Hkv, n, rep, L, Dv), 2, 0, 1, 3, 4, 5), n, B, Hq, L, Dv), 0
+	}
 	f := foldBatch(ins, axes, n)
 	r := newArray(insertAxis(out.shape[1:], 0, n*out.shape[0]), out.dtype, p, f...)
 	return Reshape(r, insertAxis(out.shape, 0, n)...), 0

@@ -146,6 +146,7 @@ func vmapOnlyCases() []gradCase {
 	r := rand.New(rand.NewSource(13))
 	w := randArray(r, -1, 1, 4, 5)
 	c34 := randArray(r, -1, 1, 3, 4)
+	k125, v125 := randArray(r, -1, 1, 1, 2, 5, 4), randArray(r, -1, 1, 1, 2, 5, 3)
 	wq, sc, bi := mx.Quantize(randArray(r, -1, 1, 5, 64), 32, 4)
 	un := func(name string, f func(*mx.Array) *mx.Array) gradCase {
 		return gc(name, [][]int{{3, 4}}, -1, 1, func(x []*mx.Array) *mx.Array { return f(x[0]) })
@@ -169,6 +170,9 @@ func vmapOnlyCases() []gradCase {
 		}),
 		gc("QuantizedMatmul", [][]int{{3, 64}}, -1, 1, func(x []*mx.Array) *mx.Array {
 			return mx.QuantizedMatmul(x[0], wq, sc, bi, true, 32, 4)
+		}),
+		gc("SDPA-mapped-queries", [][]int{{1, 4, 3, 4}}, -1, 1, func(x []*mx.Array) *mx.Array {
+			return mx.ScaledDotProductAttention(x[0], k125, v125, 0.5, "causal")
 		}),
 		gc("SDPA-closed-over-bool-mask", [][]int{{1, 2, 3, 4}, {1, 2, 3, 4}}, -1, 1, func(x []*mx.Array) *mx.Array {
 			mask := mx.LogicalOr(mx.Greater(mx.SliceAxis(c34, 1, 0, 3), 0), mx.Greater(mx.Eye(3, 3, 0), 0))
