@@ -41,11 +41,13 @@ type Batcher interface {
 // returned as is for Unmapped).
 //
 // Vmap works as MLX's does: it calls f once on placeholder arguments that lack the mapped
-// axis and hold no values, then replays the graph f built, applying
-// each primitive's batching rule (Batcher), so the result is one batched computation and
-// f runs once whatever n is. f must therefore not read the values of arrays that depend
-// on its mapped arguments (evaluating one panics, saying so).
-// Go values in the arguments other than arrays are passed to f unchanged.
+// axis and hold no values, then replays the graph f built, applying each primitive's
+// batching rule (Batcher), so the result is one batched computation and f runs once
+// whatever n is. f must therefore not read the values of arrays that depend on its mapped
+// arguments (evaluating one panics, saying so). Go values in the arguments other than
+// arrays are passed to f unchanged. Vmap nests (a vmapped function may itself be vmapped)
+// and composes with VJP and JVP as with Grad (Jacobians row by row or column by column).
+// VmapArrays is the same transformation for functions of a list of arrays.
 func Vmap(f func(args ...any) any, inAxes, outAxes []int) func(args ...any) any {
 	return func(args ...any) any {
 		axes := inAxes
