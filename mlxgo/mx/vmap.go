@@ -184,6 +184,7 @@ type placeholderPrim struct{}
 // vmapPlaceholder is placeholderPrim's descriptor.
 type vmapPlaceholder struct{}
 
+// Name says what went wrong when an executor meets a placeholder.
 func (vmapPlaceholder) Name() string {
 	return "VmapPlaceholder (an array that depends on a vmapped function's mapped inputs cannot be evaluated inside the function; keep it lazy)"
 }
