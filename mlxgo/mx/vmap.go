@@ -44,8 +44,10 @@ type Batcher interface {
 // axis and hold no values, then replays the graph f built, applying each primitive's
 // batching rule (Batcher), so the result is one batched computation and f runs once
 // whatever n is. f must therefore not read the values of arrays that depend on its mapped
-// arguments (evaluating one panics, saying so). Go values in the arguments other than
-// arrays are passed to f unchanged. Vmap nests (a vmapped function may itself be vmapped)
+// arguments (evaluating one panics, saying so). Random numbers f draws from a key that
+// is not mapped (the global key included: dropout) are the same for every index, as in
+// MLX; draw them outside f and map them in when each index needs its own. Go values in
+// the arguments other than arrays are passed to f unchanged. Vmap nests (a vmapped function may itself be vmapped)
 // and composes with VJP and JVP as with Grad (Jacobians row by row or column by column).
 // VmapArrays is the same transformation for functions of a list of arrays.
 func Vmap(f func(args ...any) any, inAxes, outAxes []int) func(args ...any) any {
