@@ -455,6 +455,16 @@ func TestVmapOutputs(t *testing.T) {
 	}
 }
 
+// TestVmapRandomShared checks the documented behaviour of random draws inside a vmapped
+// function from an unmapped key: every index sees the same numbers, as in MLX.
+func TestVmapRandomShared(t *testing.T) {
+	x := mx.Zeros([]int{3, 4}, mx.Float32)
+	y := mx.Vmap(func(args ...any) any {
+		return mx.Add(args[0].(*mx.Array), mx.Uniform(0, 1, []int{4}, mx.Float32, nil))
+	}, nil, nil)(x).(*mx.Array)
+	mxtest.AssertClose(t, "index 2 against index 0", y.Index(2), y.Index(0), 0)
+}
+
 func expectPanic(t *testing.T, want string, f func()) {
 	t.Helper()
 	defer func() {
