@@ -337,6 +337,25 @@ func TestVmapIndexing(t *testing.T) {
 	})
 }
 
+// TestVmapTakeMiddleAxis maps array and indices of a Take from the middle axis of a 3-D
+// array (axes before and after it) and its gradient, a ScatterAdd with mapped indices.
+func TestVmapTakeMiddleAxis(t *testing.T) {
+	mxtest.ForEachBackend(t, func(t *testing.T) {
+		r := rand.New(rand.NewSource(17))
+		a := randArray(r, -1, 1, 3, 4, vmapN, 5)                                        // mapped at axis 2
+		idx := mx.FromSlice([]int32{3, -4, 0, 2, 1, 1, -1, 0, 2, 2, 3, 3}, 2, 2, vmapN) // mapped last
+		f := func(x []*mx.Array) []*mx.Array {
+			g := mx.GradOf(func(a *mx.Array) *mx.Array { return mx.Take(a, x[1], 1).Square().Sum() })(x[0])
+			return []*mx.Array{mx.Take(x[0], x[1], 1), g}
+		}
+		axes := []int{2, 2}
+		got := mx.VmapArrays(f, axes, []int{0, 3})([]*mx.Array{a, idx})
+		want := loopStack(f, []*mx.Array{a, idx}, axes)
+		mxtest.AssertClose(t, "take", got[0], want[0], 0)
+		mxtest.AssertClose(t, "scatter-add", got[1], mx.MoveAxis(want[1], 0, 3), 0)
+	})
+}
+
 // TestVmapNested checks vmap of vmap against a double loop: a batched matrix-vector
 // product with softmax, mapped over two axes of x and one of w.
 func TestVmapNested(t *testing.T) {
