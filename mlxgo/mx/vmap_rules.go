@@ -69,12 +69,35 @@ func padFront(x *Array, rank int) *Array {
 	return Reshape(x, append(shape, x.shape[1:]...)...)
 }
 
+// keptAxis returns the mapped axis of a broadcasting op's inputs when it can stay where
+// it is: every mapped input has it at the same place and the output's full rank, and
+// every unmapped input, aligned from the right, covers only axes after it. Otherwise it
+// returns Unmapped.
+func keptAxis(ins []*Array, axes []int, rank int) int {
+	ax := Unmapped
+	for i, a := range axes {
+		if a != Unmapped {
+			if (ax != Unmapped && a != ax) || ins[i].Ndim() != rank+1 {
+				return Unmapped
+			}
+			ax = a
+		}
+	}
+	for i, a := range axes {
+		if a == Unmapped && ax > rank-ins[i].Ndim() {
+			return Unmapped
+		}
+	}
+	return ax
+}
+
 // vmapBroadcasting is the rule of elementwise ops whose kernel broadcasts its inputs
-// (Binary, Where): mapped inputs get the mapped axis first and are padded to the
-// output's rank; unmapped inputs broadcast along it.
+// (Binary, Where): the mapped axis stays in place when it can (keptAxis); otherwise
+// mapped inputs get it first and are padded to the output's rank, and unmapped inputs
+// broadcast along it.
 func vmapBroadcasting(p Primitive, ins []*Array, axes []int, out *Array) (*Array, int) {
 	n := mappedSize(ins, axes)
-	if ax := sameAxis(ins, axes, out.Ndim()); ax != Unmapped {
+	if ax := keptAxis(ins, axes, out.Ndim()); ax != Unmapped {
 		return newArray(insertAxis(out.shape, ax, n), out.dtype, p, ins...), ax
 	}
 	args := make([]*Array, len(ins))

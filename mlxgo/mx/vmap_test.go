@@ -624,6 +624,14 @@ func TestVmapIsOneComputation(t *testing.T) {
 			t.Errorf("no %s in the vmapped graph: %v", op, ops7)
 		}
 	}
+	// Elementwise ops keep the mapped axis in place: no transposes or reshapes are added.
+	bias := randArray(r, -1, 1, 4)
+	y := mx.Vmap(func(args ...any) any {
+		return mx.Multiply(mx.Tanh(mx.Add(args[0].(*mx.Array), bias)), 2.0)
+	}, []int{1}, []int{1})(randArray(r, -1, 1, 3, 6, 4)).(*mx.Array)
+	if ops := opNames(y); ops["Transpose"]+ops["Reshape"] != 0 {
+		t.Errorf("elementwise ops under Vmap moved the mapped axis: %v", ops)
+	}
 	k0 := mx.KernelCount()
 	mx.Eval(g2)
 	k1 := mx.KernelCount()
