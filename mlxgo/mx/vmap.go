@@ -61,13 +61,15 @@ func Vmap(f func(args ...any) any, inAxes, outAxes []int) func(args ...any) any 
 		}
 		var ins []*Array
 		var leafAxes []int
+		var names []string
 		for i, a := range args {
-			for _, x := range leaves(a) {
+			for j, x := range leaves(a) {
 				ins = append(ins, x)
 				leafAxes = append(leafAxes, axes[i])
+				names = append(names, fmt.Sprintf("array %d of argument %d", j, i))
 			}
 		}
-		tr := newVmapTrace("Vmap", ins, leafAxes)
+		tr := newVmapTrace(ins, leafAxes, func(k int) string { return names[k] })
 		traced := make([]any, len(args))
 		k := 0
 		for i, a := range args {
@@ -105,7 +107,7 @@ func VmapArrays(f func(inputs []*Array) []*Array, inAxes, outAxes []int) func(in
 		if len(axes) != len(inputs) {
 			panicf("Vmap", "%d in axes for %d inputs", len(axes), len(inputs))
 		}
-		tr := newVmapTrace("Vmap", inputs, axes)
+		tr := newVmapTrace(inputs, axes, inputName)
 		outs := f(tr.placeholders)
 		oax := outAxes
 		if oax == nil {
@@ -143,9 +145,10 @@ func outLeafAxes(out any, outAxes []int, nleaves int) []int {
 	return nil
 }
 
+func inputName(i int) string { return fmt.Sprintf("input %d", i) }
+
 // vmapTrace holds the placeholders f is traced on and what they stand for.
 type vmapTrace struct {
-	op           string
 	inputs       []*Array
 	axes         []int
 	size         int
@@ -154,9 +157,9 @@ type vmapTrace struct {
 
 // newVmapTrace checks the mapped axes and makes one placeholder per input: an array of
 // the input's shape without its mapped axis, which has no values, or the input itself
-// when it is not mapped.
-func newVmapTrace(op string, inputs []*Array, axes []int) *vmapTrace {
-	tr := &vmapTrace{op: op, inputs: inputs, axes: axes, size: -1}
+// when it is not mapped. name(i) names input i in errors.
+func newVmapTrace(inputs []*Array, axes []int, name func(int) string) *vmapTrace {
+	tr := &vmapTrace{inputs: inputs, axes: axes, size: -1}
 	for i, x := range inputs {
 		ax := axes[i]
 		if ax == Unmapped {
@@ -164,16 +167,16 @@ func newVmapTrace(op string, inputs []*Array, axes []int) *vmapTrace {
 			continue
 		}
 		if ax < 0 || ax >= x.Ndim() {
-			panicf(op, "in axis %d is out of range for input %d of shape %v", ax, i, x.shape)
+			panicf("Vmap", "in axis %d is out of range for %s, of shape %v", ax, name(i), x.shape)
 		}
 		if tr.size >= 0 && x.shape[ax] != tr.size {
-			panicf(op, "mapped axes differ in size: %d and %d (input %d of shape %v, axis %d)", tr.size, x.shape[ax], i, x.shape, ax)
+			panicf("Vmap", "mapped axes differ in size: %d and %d (%s, of shape %v, axis %d)", tr.size, x.shape[ax], name(i), x.shape, ax)
 		}
 		tr.size = x.shape[ax]
 		tr.placeholders = append(tr.placeholders, newArray(cloneInts(append(x.shape[:ax:ax], x.shape[ax+1:]...)), x.dtype, placeholderPrim{}, x))
 	}
 	if tr.size < 0 {
-		panicf(op, "no argument is mapped: at least one in axis must not be Unmapped")
+		panicf("Vmap", "no argument is mapped: at least one in axis must not be Unmapped")
 	}
 	return tr
 }
@@ -222,9 +225,9 @@ func (tr *vmapTrace) replay(outs []*Array, outAxes []int) []*Array {
 		case b.axis == Unmapped && ax == Unmapped:
 			res[i] = o
 		case ax == Unmapped:
-			panicf(tr.op, "output %d (shape %v) depends on the mapped inputs but its out axis is Unmapped", i, o.shape)
+			panicf("Vmap", "output %d (shape %v) depends on the mapped inputs but its out axis is Unmapped", i, o.shape)
 		case ax < 0 || ax > o.Ndim():
-			panicf(tr.op, "out axis %d is out of range for output %d of shape %v (plus the mapped axis)", ax, i, o.shape)
+			panicf("Vmap", "out axis %d is out of range for output %d of shape %v (plus the mapped axis)", ax, i, o.shape)
 		case b.axis == Unmapped:
 			shape := cloneInts(o.shape)
 			shape = append(shape[:ax], append([]int{tr.size}, shape[ax:]...)...)
@@ -282,7 +285,7 @@ func applyRule(a *Array, ins []*Array, axes []int) batched {
 // outputs with the mapped axis first; rules of fused primitives use it on their
 // composite form.
 func vmapFunc(f func([]*Array) []*Array, inputs []*Array, axes []int) []*Array {
-	tr := newVmapTrace("Vmap", inputs, axes)
+	tr := newVmapTrace(inputs, axes, inputName)
 	outs := f(tr.placeholders)
 	return tr.replay(outs, make([]int, len(outs)))
 }

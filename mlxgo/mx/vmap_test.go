@@ -517,7 +517,10 @@ func TestVmapErrors(t *testing.T) {
 	expectPanic(t, "mapped axes differ in size: 3 and 2", func() {
 		mx.VmapArrays(id, []int{0, 1}, nil)([]*mx.Array{x, x})
 	})
-	expectPanic(t, "in axis 2 is out of range", func() { mx.VmapArrays(id, []int{2}, nil)([]*mx.Array{x}) })
+	expectPanic(t, "in axis 2 is out of range for input 0, of shape [3 2]", func() { mx.VmapArrays(id, []int{2}, nil)([]*mx.Array{x}) })
+	expectPanic(t, "mapped axes differ in size: 3 and 4 (array 1 of argument 1, of shape [4]", func() {
+		mx.Vmap(func(args ...any) any { return args[0] }, nil, nil)(x, []*mx.Array{x, mx.Ones([]int{4}, mx.Float32)})
+	})
 	expectPanic(t, "no argument is mapped", func() { mx.VmapArrays(id, []int{mx.Unmapped}, nil)([]*mx.Array{x}) })
 	expectPanic(t, "2 out axes for 1 outputs", func() { mx.VmapArrays(id, nil, []int{0, 0})([]*mx.Array{x}) })
 	expectPanic(t, "cannot be evaluated inside the function", func() {
