@@ -11,15 +11,20 @@ func init() {
 }
 
 // dequantRows writes rows of dequantized values: fl32(fl32(scale·q) + bias), no FMA.
+// Each row's codes are a little-endian bit stream (see mx.Quantize): a code may straddle
+// two uint32 words when bits is 3, 5 or 6.
 func dequantRows(dst []float32, codes []uint32, sc, bi []float32, cols, groupSize, bits int) {
-	perWord := 32 / bits
-	mask := uint32(1)<<bits - 1
+	mask := uint64(1)<<bits - 1
 	groups := cols / groupSize
 	rows := len(dst) / cols
 	for r := 0; r < rows; r++ {
 		for c := 0; c < cols; c++ {
-			w := codes[(r*cols+c)/perWord]
-			q := float32((w >> (uint(c%perWord) * uint(bits))) & mask)
+			off := (r*cols + c) * bits
+			w := uint64(codes[off/32])
+			if off%32+bits > 32 {
+				w |= uint64(codes[off/32+1]) << 32
+			}
+			q := float32((w >> (off % 32)) & mask)
 			g := r*groups + c/groupSize
 			dst[r*cols+c] = float32(sc[g]*q) + bi[g]
 		}
