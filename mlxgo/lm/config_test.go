@@ -213,7 +213,9 @@ func TestConfigRefused(t *testing.T) {
 		{"quantization per layer", func(m map[string]any) {
 			m["quantization"] = map[string]any{"group_size": 64.0, "bits": 4.0, "model.layers.1.mlp.down_proj": map[string]any{"group_size": 64.0, "bits": 1.0}}
 		}, []string{"quantization", `"model.layers.1.mlp.down_proj"`, "bits 1"}},
-		{"quantization mode", func(m map[string]any) { m["quantization"] = map[string]any{"group_size": 32.0, "bits": 4.0, "mode": "mxfp4"} },
+		{"quantization mode", func(m map[string]any) {
+			m["quantization"] = map[string]any{"group_size": 32.0, "bits": 4.0, "mode": "mxfp4"}
+		},
 			[]string{"quantization", `mode "mxfp4"`}},
 		{"quantization_config", func(m map[string]any) { m["quantization_config"] = map[string]any{"quant_method": "awq"} },
 			[]string{"quantization_config"}},
