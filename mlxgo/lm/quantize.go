@@ -311,3 +311,49 @@ func quantizedShell(m *Model, q *Quantization, weights map[string]*mx.Array) err
 	}
 	return nn.UpdateModules(m, replace)
 }
+
+// syncQuantization makes the config's quantization entry describe the layers as they are
+// before Save writes it: a layer that is float now (fused with an adapter, say) loses its
+// per-layer entry, a quantized layer whose widths differ from the global ones gets one,
+// and a model with no quantized layer left has no entry at all.
+func syncQuantization(m *Model) {
+	q := m.Config.Quantization
+	if q == nil {
+		return
+	}
+	if q.Layers == nil {
+		q.Layers = map[string]*QuantParams{}
+	}
+	quantized := false
+	for _, nm := range nn.NamedModules(m) {
+		var p QuantParams
+		switch l := nm.Module.(type) {
+		case *nn.QuantizedLinear:
+			p = QuantParams{GroupSize: l.GroupSize, Bits: l.Bits, Mode: "affine"}
+		case *nn.QuantizedEmbedding:
+			p = QuantParams{GroupSize: l.GroupSize, Bits: l.Bits, Mode: "affine"}
+		case *nn.Linear, *nn.Embedding:
+			if e, ok := q.Layers[nm.Name]; ok && e != nil {
+				delete(q.Layers, nm.Name)
+			}
+			continue
+		default:
+			continue
+		}
+		quantized = true
+		if _, listed := q.Layers[nm.Name]; listed || p.GroupSize != q.GroupSize || p.Bits != q.Bits {
+			q.Layers[nm.Name] = &p
+		}
+	}
+	if !quantized {
+		m.Config.Quantization = nil
+		delete(m.Config.Raw, "quantization")
+		delete(m.Config.Raw, "quantization_config")
+		return
+	}
+	if m.Config.Raw == nil {
+		m.Config.Raw = map[string]any{}
+	}
+	m.Config.Raw["quantization"] = q.raw()
+	m.Config.Raw["quantization_config"] = q.raw()
+}

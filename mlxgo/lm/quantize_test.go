@@ -240,6 +240,22 @@ func TestQLoRAOnMLXCommunityCheckpoint(t *testing.T) {
 	if err := lora.FuseVerified(m, 1e-4); err != nil {
 		t.Fatal(err)
 	}
+	// Fused without de-quantizing: the adapted projections are float now, the rest stays
+	// quantized, and the per-layer entries written say so (the checkpoint loads back).
+	partial := t.TempDir()
+	if err := lm.Save(m, partial); err != nil {
+		t.Fatal(err)
+	}
+	pm, err := lm.Load(partial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := pm.Model.Layers[1].SelfAttn.VProj.(*nn.Linear); !ok || pm.Model.Layers[1].SelfAttn.KProj.(*nn.QuantizedLinear).Bits != 3 {
+		t.Fatalf("fused checkpoint: v_proj %T, k_proj %T", pm.Model.Layers[1].SelfAttn.VProj, pm.Model.Layers[1].SelfAttn.KProj)
+	}
+	if d := maxDiff(pm.Forward(ids, nil), adapted); d > 1e-4 {
+		t.Fatalf("reloaded fused (still quantized) model differs from the adapter's logits by %g", d)
+	}
 	if err := lm.Dequantize(m); err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,8 @@ func runFuse(args []string) error {
 	save := fs.String("save-path", "fused_model", "where the fused model goes")
 	peft := fs.String("export-peft", "", "also export the adapter in PEFT format to this folder")
 	dtype := dtypeFlag(fs, "dtype of the saved weights")
+	deq := fs.Bool("dequantize", false, "write a float model from a quantized base (every layer, adapted or not)")
+	fs.BoolVar(deq, "de-quantize", false, "same as --dequantize (the flag's earlier mlx-lm name)")
 	exportGGUF := fs.Bool("export-gguf", false, "also export the fused model as GGUF for llama.cpp and Ollama")
 	ggufPath := fs.String("gguf-path", gguf.DefaultFile, "GGUF file name, relative to --save-path unless absolute")
 	ggufType := fs.String("gguf-type", "f16", "GGUF weight type: f32, f16, bf16 or q8_0")
@@ -71,6 +73,11 @@ func runFuse(args []string) error {
 	}
 	if err := lora.FuseVerified(m, 1e-3); err != nil {
 		return err
+	}
+	if *deq {
+		if err := dequantizeVerified(m, 1e-3); err != nil {
+			return err
+		}
 	}
 	if *dtype != "" {
 		dt, _ := lm.ParseDtype(*dtype)
@@ -213,4 +220,28 @@ func loadForInference(model, adapters, dtype string) (*lm.Model, *tokenizer.Toke
 		return nil, nil, err
 	}
 	return m, tok, nil
+}
+
+// dequantizeVerified replaces the model's quantized layers with float ones and checks on
+// a fixed probe that the logits moved by at most tol (the float weights are exactly what
+// the codes represent, so only float32 rounding may separate them).
+func dequantizeVerified(m *lm.Model, tol float64) error {
+	if m.Config.Quantization == nil {
+		return fmt.Errorf("--dequantize: the base model is not quantized")
+	}
+	n := min(16, m.Config.VocabSize)
+	ids := make([]int32, n)
+	for i := range ids {
+		ids[i] = int32((i*7 + 1) % m.Config.VocabSize)
+	}
+	probe := mx.FromSlice(ids, 1, n)
+	ref := m.Forward(probe, nil)
+	mx.Eval(ref)
+	if err := lm.Dequantize(m); err != nil {
+		return err
+	}
+	if d := mx.Max(mx.Abs(mx.Subtract(m.Forward(probe, nil), ref)), nil, false).Item(); !(d <= tol) {
+		return fmt.Errorf("fuse: de-quantized logits differ from the quantized model's by %g (tolerance %g); not saving", d, tol)
+	}
+	return nil
 }
