@@ -30,7 +30,8 @@ func checkQuant(op string, cols, groupSize, bits int) {
 }
 
 // Quantize evaluates w (rows × cols, float) and returns its packed codes (uint32, rows ×
-// cols·bits/32), scales and biases (float32, rows × cols/groupSize), computed as MLX's
+// cols·bits/32), scales and biases (rows × cols/groupSize, in w's float dtype; codes use
+// the unrounded float32 scale and bias, as MLX's do), computed as MLX's
 // CPU backend does: scale = max((max−min)/(2^bits−1), 1e-7), negated unless |min| > |max|;
 // the edge value (min or max, whichever is larger in magnitude) is represented exactly.
 func Quantize(w *Array, groupSize, bits int) (wq, scales, biases *Array) {
@@ -81,9 +82,12 @@ func Quantize(w *Array, groupSize, bits int) (wq, scales, biases *Array) {
 		}
 	}
 	lead := cloneInts(w.shape[:w.Ndim()-1])
-	return FromSlice(codes, append(cloneInts(lead), cols*bits/32)...),
-		FromSlice(sc, append(cloneInts(lead), groups)...),
-		FromSlice(bi, append(lead, groups)...)
+	scales = FromSlice(sc, append(cloneInts(lead), groups)...)
+	biases = FromSlice(bi, append(lead, groups)...)
+	if w.dtype.IsFloat() && w.dtype != Float32 { // MLX stores them in the weight's dtype
+		scales, biases = AsType(scales, w.dtype), AsType(biases, w.dtype)
+	}
+	return FromSlice(codes, append(cloneInts(lead), cols*bits/32)...), scales, biases
 }
 
 type dequantPrim struct{ groupSize, bits int }

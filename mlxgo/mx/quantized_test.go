@@ -95,6 +95,49 @@ func TestAffineQuantizationAllWidthsMatchMLX(t *testing.T) {
 	})
 }
 
+// TestAffineQuantizationBF16MatchesMLX: a bfloat16 weight quantizes to MLX's codes with
+// bf16 scales and biases, and dequantizes to MLX's bf16 values, bit for bit
+// (testdata/affine_bf16.safetensors); the bf16 product is within bf16 accumulation error.
+func TestAffineQuantizationBF16MatchesMLX(t *testing.T) {
+	mxtest.ForEachBackend(t, func(t *testing.T) {
+		f, _, err := mx.LoadSafetensors("testdata/affine_bf16.safetensors")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, x := mx.AsType(f["W"], mx.Bfloat16), mx.AsType(f["x"], mx.Bfloat16)
+		for _, bits := range []int{3, 4, 6} {
+			s := fmt.Sprintf("_b%d", bits)
+			same := func(name string, a *mx.Array) {
+				t.Helper()
+				if b := f[name]; string(a.Bytes()) != string(b.Bytes()) {
+					t.Fatalf("%s differs from MLX", name)
+				}
+			}
+			wq, sc, bi := mx.Quantize(w, 64, bits)
+			if sc.Dtype() != mx.Bfloat16 || bi.Dtype() != mx.Bfloat16 {
+				t.Fatalf("bf16 weight: scales %v, biases %v; MLX gives bfloat16", sc.Dtype(), bi.Dtype())
+			}
+			same("w_q"+s, wq)
+			same("scales"+s, mx.AsType(sc, mx.Float32))
+			same("biases"+s, mx.AsType(bi, mx.Float32))
+			d := mx.Dequantize(wq, sc, bi, 64, bits)
+			if d.Dtype() != mx.Bfloat16 {
+				t.Fatalf("dequantized dtype %v", d.Dtype())
+			}
+			same("W_deq"+s, mx.AsType(d, mx.Float32))
+			// MLX's CPU kernel accumulates in bf16 term by term (256 roundings: 2.5-4.5% off
+			// the exact product here); ours sums in float32 and rounds once. Either must be
+			// no further from the exact product than MLX's plus one bf16 rounding.
+			y := mx.AsType(mx.QuantizedMatmul(x, wq, sc, bi, true, 64, bits), mx.Float32)
+			exact := mx.Matmul(mx.AsType(x, mx.Float32), mx.AsType(d, mx.Float32).T())
+			if r, m := relErr(y, exact), relErr(f["y"+s], exact); r > m+1.0/256 {
+				t.Fatalf("bits %d: bf16 quantized_matmul %g from the exact product (MLX's: %g)", bits, r, m)
+			}
+			t.Logf("bits %d: bf16 product %.2g from exact, %.2g from MLX's (MLX's from exact: %.2g)", bits, relErr(y, exact), relErr(y, f["y"+s]), relErr(f["y"+s], exact))
+		}
+	})
+}
+
 func relErr(a, b *mx.Array) float64 {
 	return mx.Max(mx.Abs(mx.Subtract(a, b)), nil, false).Item() / mx.Max(mx.Abs(b), nil, false).Item()
 }

@@ -32,10 +32,17 @@ func TestQuantGoldensAreMLXs(t *testing.T) {
 		t.Skipf("mlx-c not available, set %s to run the MLX tests: %v", mlxc.EnvPath, err)
 	}
 	write := os.Getenv("MLXGO_WRITE_QUANT_GOLDENS") == "1"
-	for _, bits := range []int{2, 3, 4, 5, 6, 8} {
-		arrays := quantGoldens(t, l, bits)
-		path := filepath.Join(quantGoldenDir, fmt.Sprintf("affine_b%d.safetensors", bits))
+	for _, bits := range []int{2, 3, 4, 5, 6, 8, 0} {
+		arrays := quantGoldensBF16(t, l)
+		path := filepath.Join(quantGoldenDir, "affine_bf16.safetensors")
+		if bits != 0 {
+			arrays = quantGoldens(t, l, bits)
+			path = filepath.Join(quantGoldenDir, fmt.Sprintf("affine_b%d.safetensors", bits))
+		}
 		meta := map[string]string{"bits": fmt.Sprint(bits), "group_sizes": "32,64,128", "mode": "affine", "mlx": l.Version(), "device": l.Device()}
+		if bits == 0 {
+			meta["bits"], meta["group_sizes"], meta["dtype"] = "3,4,6", "64", "bfloat16 (stored as float32)"
+		}
 		if write {
 			if err := mx.SaveSafetensors(path, arrays, meta); err != nil {
 				t.Fatal(err)
@@ -135,6 +142,53 @@ func quantGoldens(t *testing.T, l *mlxc.Lib, bits int) map[string]*mx.Array {
 			keep("scales2"+s, sc2, mx.Float32)
 			keep("biases2"+s, bi2, mx.Float32)
 			keep("y_t"+s, c.QuantizedMatmul(X2, wq2, sc2, bi2, false, g, bits), mx.Float32)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// quantGoldensBF16 is the bfloat16 case at group size 64 for bits 3, 4 and 6: W and x
+// rounded to bf16 by MLX, then quantized, dequantized and multiplied in bf16. Every array
+// is stored as float32 (the values are exactly bf16); names end in _b<bits>.
+func quantGoldensBF16(t *testing.T, l *mlxc.Lib) map[string]*mx.Array {
+	w, _, x, _ := goldenInputs()
+	out := map[string]*mx.Array{}
+	err := l.Do(func(c *mlxc.Ctx) {
+		keep := func(name string, a mlxc.Array, dt mx.Dtype) {
+			if dt != mx.Uint32 {
+				a = c.AsType(a, mlxc.Float32)
+			}
+			c.Eval(a)
+			shape, b := c.Shape(a), c.Bytes(a)
+			if dt == mx.Uint32 {
+				v := make([]uint32, len(b)/4)
+				for i := range v {
+					v[i] = binary.LittleEndian.Uint32(b[4*i:])
+				}
+				out[name] = mx.FromSlice(v, shape...)
+				return
+			}
+			v := make([]float32, len(b)/4)
+			for i := range v {
+				v[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+			}
+			out[name] = mx.FromSlice(v, shape...)
+		}
+		W := c.AsType(c.FromBytes(f32b(w), []int{8, 256}, mlxc.Float32), mlxc.Bfloat16)
+		X := c.AsType(c.FromBytes(f32b(x), []int{3, 256}, mlxc.Float32), mlxc.Bfloat16)
+		keep("W", W, mx.Bfloat16)
+		keep("x", X, mx.Bfloat16)
+		for _, bits := range []int{3, 4, 6} {
+			s := fmt.Sprintf("_b%d", bits)
+			wq, sc, bi := c.Quantize(W, 64, bits)
+			keep("w_q"+s, wq, mx.Uint32)
+			keep("scales"+s, sc, mx.Bfloat16)
+			keep("biases"+s, bi, mx.Bfloat16)
+			keep("W_deq"+s, c.Dequantize(wq, sc, bi, 64, bits), mx.Bfloat16)
+			keep("y"+s, c.QuantizedMatmul(X, wq, sc, bi, true, 64, bits), mx.Bfloat16)
 		}
 	})
 	if err != nil {
