@@ -348,3 +348,33 @@ func ExampleQuantizeWith() {
 	fmt.Println(m.Model.Layers[1].SelfAttn.VProj.(*nn.QuantizedLinear).Bits, m.Model.Layers[0].SelfAttn.VProj.(*nn.QuantizedLinear).Bits)
 	// Output: 6 3
 }
+
+// TestQuantizationEntryForms: an entry of true takes the global parameters, an object
+// without group_size or bits takes MLX's to_quantized defaults (64, 4), false keeps the
+// module in float, and an unlisted module takes the global parameters.
+func TestQuantizationEntryForms(t *testing.T) {
+	base := `{"model_type":"llama","hidden_size":64,"intermediate_size":128,"num_hidden_layers":1,"num_attention_heads":4,"vocab_size":32,`
+	c, err := lm.ParseConfig([]byte(base+`"quantization":{"group_size":32,"bits":3,"a":true,"b":{"bits":6},"c":false}}`), "q.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := c.Quantization
+	for _, tc := range []struct {
+		path             string
+		want             lm.QuantParams
+		listed, quantize bool
+	}{
+		{"a", lm.QuantParams{GroupSize: 32, Bits: 3}, true, true},
+		{"b", lm.QuantParams{GroupSize: 64, Bits: 6}, true, true},
+		{"c", lm.QuantParams{}, true, false},
+		{"d", lm.QuantParams{GroupSize: 32, Bits: 3}, false, true},
+	} {
+		p, listed, quantize := q.ParamsFor(tc.path)
+		if p.GroupSize != tc.want.GroupSize || p.Bits != tc.want.Bits || listed != tc.listed || quantize != tc.quantize {
+			t.Errorf("%s: %+v listed %v quantize %v", tc.path, p, listed, quantize)
+		}
+	}
+	if _, err := lm.ParseConfig([]byte(base+`"quantization":{"group_size":32,"bits":3,"a":"yes"}}`), "q.json"); err == nil || !strings.Contains(err.Error(), `quantization["a"]`) || !strings.Contains(err.Error(), "q.json") {
+		t.Fatalf("a string entry: %v", err)
+	}
+}
