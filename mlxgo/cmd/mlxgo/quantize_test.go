@@ -82,6 +82,11 @@ func TestConvertWidthsRecipesAndDequantize(t *testing.T) {
 		t.Fatalf("fuse of a quantized base: logits differ from the adapter's by %g", d)
 	}
 
+	// generate on the mlx-community-style fixture (3-bit tied embedding as the head).
+	if out := mlxgo(t, bin, "generate", "--model", "../../lm/testdata/mlx-community-tiny", "--prompt", "hello", "--max-tokens", "5", "--no-chat-template", "--ignore-eos"); strings.TrimSpace(out) == "" {
+		t.Fatal("generate on the mixed-precision checkpoint printed nothing")
+	}
+
 	for _, bad := range []struct {
 		args []string
 		want string
