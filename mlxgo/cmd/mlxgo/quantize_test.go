@@ -75,12 +75,35 @@ func TestConvertWidthsRecipesAndDequantize(t *testing.T) {
 	if d := diff(mf.Forward(ids, nil), want); d > 1e-4 {
 		t.Fatalf("fuse --de-quantize: logits differ from the adapted quantized model's by %g", d)
 	}
-	// Without it the untouched layers stay quantized and the checkpoint loads back.
+	// Without it, as mlx-lm's fuse does, each fused layer is quantized again with its
+	// base's widths: the codes are those of W + ΔW, and the checkpoint loads back.
 	kept := filepath.Join(dir, "kept")
 	mlxgo(t, bin, "fuse", "--model", mixed, "--adapter-path", adapter, "--save-path", kept)
-	if d := diff(lm.MustLoad(kept).Forward(ids, nil), want); d > 1e-4 {
-		t.Fatalf("fuse of a quantized base: logits differ from the adapter's by %g", d)
+	mk := lm.MustLoad(kept)
+	if err := lora.Fuse(ref); err != nil {
+		t.Fatal(err)
 	}
+	for i, b := range mk.Model.Layers {
+		for name, l := range map[string]nn.Layer{"q_proj": b.SelfAttn.QProj, "v_proj": b.SelfAttn.VProj} {
+			got, ok := l.(*nn.QuantizedLinear)
+			base := mm.Model.Layers[i].SelfAttn.VProj.(*nn.QuantizedLinear)
+			if name == "q_proj" {
+				base = mm.Model.Layers[i].SelfAttn.QProj.(*nn.QuantizedLinear)
+			}
+			if !ok || got.Bits != base.Bits || got.GroupSize != base.GroupSize {
+				t.Fatalf("layer %d %s after fuse: %T, want %d-bit like its base", i, name, l, base.Bits)
+			}
+			fl := ref.Model.Layers[i].SelfAttn.QProj
+			if name == "v_proj" {
+				fl = ref.Model.Layers[i].SelfAttn.VProj
+			}
+			wq, _, _ := mx.Quantize(fl.(*nn.Linear).Weight, base.GroupSize, base.Bits)
+			if string(wq.Bytes()) != string(got.Weight.Bytes()) {
+				t.Fatalf("layer %d %s: re-quantized codes are not those of the fused weight", i, name)
+			}
+		}
+	}
+	t.Logf("fuse of the mixed base, re-quantized: logits %.3g from the adapter's (de-quantized: %.2g)", diff(mk.Forward(ids, nil), want), diff(mf.Forward(ids, nil), want))
 
 	// generate on the mlx-community-style fixture (3-bit tied embedding as the head).
 	if out := mlxgo(t, bin, "generate", "--model", "../../lm/testdata/mlx-community-tiny", "--prompt", "hello", "--max-tokens", "5", "--no-chat-template", "--ignore-eos"); strings.TrimSpace(out) == "" {
