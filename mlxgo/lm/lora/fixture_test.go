@@ -345,7 +345,8 @@ func TestQLoRA(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := m.Forward(ids, nil)
-	if d := maxAbsDiff(q, ref); d > 0.05 {
+	// Every linear layer, the embedding and the head are quantized (mlx-lm's choice).
+	if d := maxAbsDiff(q, ref); d > 0.1 {
 		t.Fatalf("8-bit logits differ from float by %g", d)
 	}
 	dir := t.TempDir()
