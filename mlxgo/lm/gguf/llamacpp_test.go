@@ -202,8 +202,8 @@ func randomModelOf(t *testing.T, name, src string) *lm.Model {
 	}
 	mx.Seed(7)
 	m := lm.New(cfg)
-	if m.LMHead != nil {
-		m.LMHead.Weight = mx.Multiply(m.LMHead.Weight, mx.Scalar(8))
+	if head, ok := m.LMHead.(*nn.Linear); ok {
+		head.Weight = mx.Multiply(head.Weight, mx.Scalar(8))
 	} else {
 		e := m.Model.EmbedTokens.(*nn.Embedding)
 		scale := 0.05
