@@ -48,6 +48,9 @@ type Options struct {
 	EarlyStopping  int     `json:"early_stopping"` // evaluations without improvement; 0: off
 	Resume         bool    `json:"resume"`
 	WeightDecay    float64 `json:"weight_decay"`
+	// Compile runs the loss and gradient through mx.Compile (CompiledValueAndGrad), as
+	// mlx-lm compiles its step; single-process runs only.
+	Compile bool `json:"compile"`
 }
 
 // Defaults returns mlx-lm's defaults.
@@ -191,6 +194,8 @@ func (t *Trainer) Train(ctx context.Context, train, valid *data.Dataset, emit fu
 	var globalTokens int // the current global batch's target count, for shardLoss
 	if t.size > 1 {
 		step = nn.ValueAndGrad(t.Model, shardLoss(&globalTokens))
+	} else if o.Compile {
+		step = CompiledValueAndGrad(t.Model, Loss)
 	}
 	order := data.Order(train, o.BatchSize, o.Seed, t.st.Epoch)
 	var lossSum float64
