@@ -14,7 +14,8 @@ import (
 // identical inputs are computed once, equal scalar constants shared) and fuses chains of
 // elementwise ops — unary, binary with broadcasting, type casts, Where — into single
 // kernels that make one pass over memory. Later calls with the same shapes and dtypes
-// replay that graph without running f's Go code; new shapes trace again.
+// replay that graph without running f's Go code; new shapes trace again. A compiled
+// function keeps the graphs of its 32 most recently used signatures.
 //
 // The compiled function is as lazy as f: it returns unevaluated arrays. It composes with
 // Grad, ValueAndGrad and VJP both ways (a fused op's gradient is the gradient of the ops
@@ -64,12 +65,29 @@ func CompileWith(f func(inputs []*Array) []*Array, opts CompileOptions) func(inp
 	return c.call
 }
 
+// maxCompiledGraphs bounds the graphs a compiled function keeps: a training run whose
+// batches have many different lengths traces again the lengths it has not seen lately
+// rather than holding a graph for every length.
+const maxCompiledGraphs = 32
+
 // compiler is one compiled function: f and its traced graphs by input signature.
 type compiler struct {
 	f     func([]*Array) []*Array
 	opts  CompileOptions
 	mu    sync.Mutex
 	cache map[string]*compiled
+	calls int // calls so far; a graph's lastUse is the number of its latest call
+}
+
+// evictOldest drops the graph used least recently.
+func (c *compiler) evictOldest() {
+	oldest := ""
+	for k, e := range c.cache {
+		if oldest == "" || e.lastUse < c.cache[oldest].lastUse {
+			oldest = k
+		}
+	}
+	delete(c.cache, oldest)
 }
 
 func (c *compiler) call(inputs []*Array) []*Array {
@@ -91,9 +109,14 @@ func (c *compiler) call(inputs []*Array) []*Array {
 	c.mu.Lock()
 	e, ok := c.cache[key]
 	if !ok {
+		if len(c.cache) == maxCompiledGraphs {
+			c.evictOldest()
+		}
 		e = c.trace(inputs, all, trees)
 		c.cache[key] = e
 	}
+	c.calls++
+	e.lastUse = c.calls
 	c.mu.Unlock()
 	outs := e.replay(all)
 	for i, s := range c.opts.Outputs {

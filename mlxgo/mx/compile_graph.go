@@ -19,6 +19,7 @@ type compiled struct {
 	stateOut []int      // for each output state, the index of its first output
 	trees    []any      // each output state's tree, leaves replaced by markers
 	markers  [][]*Array // each output state's markers, in output order
+	lastUse  int        // the compiler's call count at its latest use
 }
 
 // cnode is one op of a compiled graph.

@@ -281,3 +281,23 @@ func TestCompileRefusesEvalWhileTracing(t *testing.T) {
 	}()
 	f([]*mx.Array{mx.Ones([]int{2}, mx.Float32)})
 }
+
+// TestCompileKeepsRecentGraphs: a compiled function keeps the graphs of its 32 most
+// recently used signatures; an older one is traced again.
+func TestCompileKeepsRecentGraphs(t *testing.T) {
+	traces := 0
+	f := mx.Compile(counted(func(in []*mx.Array) []*mx.Array { return []*mx.Array{mx.Exp(mx.Negative(in[0]))} }, &traces))
+	call := func(n int) { f([]*mx.Array{mx.Ones([]int{n}, mx.Float32)}) }
+	for n := 1; n <= 33; n++ {
+		call(n)
+	}
+	call(33) // kept
+	call(2)  // kept: the 32 most recent are 2..33
+	if traces != 33 {
+		t.Fatalf("%d traces, want 33", traces)
+	}
+	call(1) // evicted when 33 was traced
+	if traces != 34 {
+		t.Fatalf("%d traces after the evicted signature, want 34", traces)
+	}
+}

@@ -2,17 +2,22 @@ package trainer_test
 
 import (
 	"bytes"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/data"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/trainer"
 	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
+	"github.com/mlxgo/mlxgo/mlxgo/optim"
 	"github.com/mlxgo/mlxgo/mlxgo/tree"
 )
 
-// TestCompiledStepMatchesUncompiled: training with the compiled step gives the same
+// TestCompiledStepMatchesUncompiled: training with the compiled step (the default) gives the same
 // losses, step for step, as the uncompiled one.
 func TestCompiledStepMatchesUncompiled(t *testing.T) {
 	losses := map[bool]map[int]float64{}
@@ -83,4 +88,52 @@ func fusedOps(outs []*mx.Array) int {
 		walk(o)
 	}
 	return n
+}
+
+// BenchmarkCompiledStep times training steps (loss, gradients, AdamW update, Eval) of
+// the fixture model on a 4 × 128 batch, uncompiled and compiled, alternating step by
+// step so that the load of a shared host weighs on both alike. It reports the median
+// wall time and the mean CPU time (user + system, less sensitive to other processes) of
+// a step of each, their ratios, and each step's peak memory.
+func BenchmarkCompiledStep(b *testing.B) {
+	m, _, _, _ := setup(b)
+	ids := mx.RandInt(0, 100, []int{4, 129}, mx.Key(1))
+	batch := data.Batch{Inputs: mx.SliceAxis(ids, 1, 0, 128), Targets: mx.SliceAxis(ids, 1, 1, 129), Mask: mx.Ones([]int{4, 128}, mx.Float32)}
+	mx.Eval(batch)
+	opt := optim.NewAdamW(optim.Constant(1e-4), optim.AdamConfig{})
+	steps := []func(*lm.Model, data.Batch) (*mx.Array, map[string]any){
+		nn.ValueAndGrad(m, trainer.Loss), trainer.CompiledValueAndGrad(m, trainer.Loss)}
+	var wall [2][]float64
+	var cpu, peak [2]float64
+	for i := 0; i < b.N+2; i++ {
+		for k, step := range steps {
+			mx.ResetPeakMemory()
+			base, c0, start := mx.ActiveMemory(), cpuTime(), time.Now()
+			l, g := step(m, batch)
+			opt.Update(m, g)
+			mx.Eval(l, m.Parameters(), opt.State())
+			if i >= 2 { // the first two are warm-up (and the trace)
+				wall[k] = append(wall[k], time.Since(start).Seconds())
+				cpu[k] += (cpuTime() - c0).Seconds() / float64(b.N)
+				peak[k] = max(peak[k], float64(mx.PeakMemory()-base)/(1<<20))
+			}
+		}
+	}
+	med := func(v []float64) float64 { slices.Sort(v); return v[len(v)/2] }
+	eager, compiled := med(wall[0]), med(wall[1])
+	b.ReportMetric(eager*1e3, "eager-ms")
+	b.ReportMetric(compiled*1e3, "compiled-ms")
+	b.ReportMetric(eager/compiled, "speedup")
+	b.ReportMetric(cpu[0]*1e3, "eager-cpu-ms")
+	b.ReportMetric(cpu[1]*1e3, "compiled-cpu-ms")
+	b.ReportMetric(cpu[0]/cpu[1], "cpu-speedup")
+	b.ReportMetric(peak[0], "eager-MiB")
+	b.ReportMetric(peak[1], "compiled-MiB")
+}
+
+// cpuTime returns the process's user and system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -49,14 +49,15 @@ type Options struct {
 	Resume         bool    `json:"resume"`
 	WeightDecay    float64 `json:"weight_decay"`
 	// Compile runs the loss and gradient through mx.Compile (CompiledValueAndGrad), as
-	// mlx-lm compiles its step; single-process runs only.
+	// mlx-lm compiles its step; single-process runs only. On by default: the losses are
+	// the same bits as without it.
 	Compile bool `json:"compile"`
 }
 
-// Defaults returns mlx-lm's defaults.
+// Defaults returns mlx-lm's defaults (mlx-lm compiles its step too).
 func Defaults() Options {
 	return Options{Iters: 1000, BatchSize: 4, LearningRate: 1e-5, StepsPerReport: 10, StepsPerEval: 200,
-		ValBatches: 25, SaveEvery: 100, AdapterPath: "adapters", GradAccum: 1}
+		ValBatches: 25, SaveEvery: 100, AdapterPath: "adapters", GradAccum: 1, Compile: true}
 }
 
 // Event is one thing that happened during training.

@@ -20,7 +20,7 @@ import (
 const modelDir = "../testdata/hf-tiny-llama/model"
 
 // writeData writes the counting dataset (train.jsonl, valid.jsonl) into a new folder.
-func writeData(t *testing.T) string {
+func writeData(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	var train, valid strings.Builder
@@ -35,7 +35,7 @@ func writeData(t *testing.T) string {
 	return dir
 }
 
-func setup(t *testing.T) (*lm.Model, *data.Dataset, *data.Dataset, lora.AdapterConfig) {
+func setup(t testing.TB) (*lm.Model, *data.Dataset, *data.Dataset, lora.AdapterConfig) {
 	t.Helper()
 	dir := writeData(t)
 	tok, err := tokenizer.Load(modelDir)
