@@ -301,3 +301,20 @@ func TestCompileKeepsRecentGraphs(t *testing.T) {
 		t.Fatalf("%d traces after the evicted signature, want 34", traces)
 	}
 }
+
+// TestCompileNested: a compiled function called while another is traced runs its Go
+// code, so the outer graph fuses across the call.
+func TestCompileNested(t *testing.T) {
+	inner := mx.Compile(func(in []*mx.Array) []*mx.Array { return []*mx.Array{mx.Sigmoid(in[0])} })
+	outer := mx.Compile(func(in []*mx.Array) []*mx.Array {
+		return []*mx.Array{mx.Multiply(in[0], inner(in)[0])}
+	})
+	x := randArray(rand.New(rand.NewSource(6)), -3, 3, 100)
+	got := outer([]*mx.Array{x})[0]
+	if names := opNames(got); len(names) != 1 || names["CompiledSigmoidMultiply"] != 1 {
+		t.Fatalf("graph %v, want one CompiledSigmoidMultiply", names)
+	}
+	if !bytes.Equal(got.Bytes(), mx.Silu(x).Bytes()) {
+		t.Fatal("x·sigmoid(x) fused differs from Silu")
+	}
+}

@@ -2,6 +2,7 @@ package trainer_test
 
 import (
 	"bytes"
+	"context"
 	"slices"
 	"strings"
 	"syscall"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/data"
+	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/trainer"
 	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
@@ -17,19 +19,34 @@ import (
 	"github.com/mlxgo/mlxgo/mlxgo/tree"
 )
 
-// TestCompiledStepMatchesUncompiled: training with the compiled step (the default) gives the same
-// losses, step for step, as the uncompiled one.
+// TestCompiledStepMatchesUncompiled: training with the compiled step (the default)
+// gives the same losses, step for step, as the uncompiled one: plain, with LoRA dropout
+// (the random key is compile state) and with gradient checkpointing.
 func TestCompiledStepMatchesUncompiled(t *testing.T) {
-	losses := map[bool]map[int]float64{}
-	for _, compile := range []bool{false, true} {
-		o := baseOptions(t.TempDir(), 6)
-		o.SaveEvery, o.StepsPerEval, o.Compile = 0, 0, compile
-		losses[compile], _ = run(t, o, false)
-	}
-	for s := 1; s <= 6; s++ {
-		if losses[true][s] != losses[false][s] {
-			t.Fatalf("step %d: compiled loss %v, uncompiled %v", s, losses[true][s], losses[false][s])
-		}
+	for _, c := range []struct {
+		name       string
+		dropout    float64
+		checkpoint bool
+	}{{"plain", 0, false}, {"dropout", 0.2, false}, {"checkpoint", 0, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			losses := map[bool][]float64{}
+			for _, compile := range []bool{false, true} {
+				m, tr, _, ac := setupLoRA(t, lora.Config{NumLayers: 2, Rank: 4, Scale: 10, Dropout: c.dropout})
+				o := baseOptions(t.TempDir(), 5)
+				o.SaveEvery, o.StepsPerEval, o.Compile, o.GradCheckpoint = 0, 0, compile, c.checkpoint
+				err := trainer.New(m, o, ac, 0).Train(context.Background(), tr, nil, func(e trainer.Event) {
+					if e.Kind == "train" {
+						losses[compile] = append(losses[compile], e.Loss)
+					}
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(losses[true]) != 5 || !slices.Equal(losses[true], losses[false]) {
+				t.Fatalf("compiled losses %v, uncompiled %v", losses[true], losses[false])
+			}
+		})
 	}
 }
 
