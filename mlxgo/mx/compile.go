@@ -183,7 +183,7 @@ func (c *compiler) trace(inputs, all []*Array, trees []any) *compiled {
 // placeholderPrim stands for an input of a function being traced; it has no data.
 type placeholderPrim struct{}
 
-// CompileInput is the descriptor of a traced function's input; no backend runs it.
+// compileInput is the descriptor of a traced function's input; no backend runs it.
 type compileInput struct{}
 
 func (compileInput) Name() string { return "CompileInput" }
