@@ -52,9 +52,10 @@ func isFull(n *cnode) bool {
 
 // fuse replaces chains of elementwise nodes by fused nodes. Going from the last node
 // back, each elementwise node that is not fused yet roots a region; a node joins the
-// region when it is elementwise, has the root's shape, is no output of the function,
-// and every node that reads it is in the region already (so no other node needs its
-// value). Constants (Full) join as steps of every region that reads them.
+// region when it is elementwise, is no output of the function, and every node that reads
+// it is in the region already (so no other node needs its value). Constants (Full) join
+// as steps of every region that reads them. As in MLX, a member may have a smaller shape
+// than the root (it broadcasts to it): the kernel computes it at every output element.
 func (e *compiled) fuse() {
 	base := e.base()
 	users := make([][]int, len(e.nodes))
@@ -91,10 +92,8 @@ func (e *compiled) fuse() {
 			if fused[i] || !e.elementwise(n) || isOut[base+i] {
 				continue
 			}
-			if !isFull(n) {
-				if !slices.Equal(n.shape, root.shape) || !allIn(users[i], region) {
-					continue
-				}
+			if !isFull(n) && !allIn(users[i], region) {
+				continue
 			}
 			region[i] = true
 			push(n)

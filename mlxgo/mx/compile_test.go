@@ -66,6 +66,10 @@ func TestCompileFusedIsBitIdentical(t *testing.T) {
 			x := in[0].AsType(mx.Bfloat16)
 			return []*mx.Array{mx.Sigmoid(mx.Multiply(x, x)).AsType(mx.Float32)}
 		}, []*mx.Array{randArray(r, -2, 2, 3000)}, "CompiledAsTypeMultiplySigmoidAsType"},
+		{"broadcast", func(in []*mx.Array) []*mx.Array {
+			return []*mx.Array{mx.Add(mx.Multiply(mx.Exp(in[0]), in[1]), mx.Square(in[2]))}
+		}, []*mx.Array{randArray(r, -2, 2, 4, 37, 29), randArray(r, -1, 1, 37, 1).AsType(mx.Float16), randArray(r, -1, 1, 4, 1, 29)},
+			"CompiledExpMultiplySquareAdd"},
 		{"where", func(in []*mx.Array) []*mx.Array {
 			x := in[0]
 			return []*mx.Array{mx.Where(mx.Greater(x, 0.5), mx.Exp(x), mx.Clip(x, -1, nil))}
@@ -73,6 +77,7 @@ func TestCompileFusedIsBitIdentical(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			mx.Eval(c.in)
 			want := c.f(c.in)[0]
 			got := mx.Compile(c.f)(c.in)[0]
 			if names := opNames(got); len(names) != 1 || names[c.op] != 1 {
