@@ -220,9 +220,12 @@ func TestArchitecturesQuantize(t *testing.T) {
 		deq := map[string]*mx.Array{}
 		n := 0
 		for _, nm := range nn.NamedModules(m) {
-			if ql, ok := nm.Module.(*nn.QuantizedLinear); ok {
+			switch ql := nm.Module.(type) {
+			case *nn.QuantizedLinear:
 				deq[nm.Name+".weight"] = ql.DequantizedWeight()
 				n++
+			case *nn.QuantizedEmbedding:
+				deq[nm.Name+".weight"] = ql.DequantizedWeight()
 			}
 		}
 		if n == 0 {

@@ -39,13 +39,6 @@ type Config struct {
 	Raw  map[string]any `json:"-"`
 }
 
-// Quantization is mlx-lm's "quantization" entry: every linear layer of the blocks is
-// stored with MLX's affine quantization.
-type Quantization struct {
-	GroupSize int `json:"group_size"`
-	Bits      int `json:"bits"`
-}
-
 // RopeScaling is rope_scaling / rope_parameters.
 type RopeScaling struct {
 	Type                          string  `json:"type"`
@@ -200,15 +193,29 @@ func ParseConfig(data []byte, path string) (*Config, error) {
 		}
 		switch k {
 		case "quantization":
-			q := c.Quantization
-			if q == nil || (q.Bits != 2 && q.Bits != 4 && q.Bits != 8) || q.GroupSize <= 0 {
-				return nil, fmt.Errorf("%s: quantization %v: only MLX affine quantization with bits 2, 4 or 8 and a positive group_size is supported", path, v)
+			if c.Quantization == nil {
+				return nil, fmt.Errorf("%s: quantization %v is not an object", path, v)
+			}
+			if err := c.Quantization.check(); err != nil {
+				return nil, fmt.Errorf("%s: quantization %w", path, err)
 			}
 			continue
 		case "quantization_config":
-			// mlx-lm writes its "quantization" here too, for transformers' tools; only a
-			// quant_method (bitsandbytes, GPTQ, AWQ...) is a format mlxgo cannot read.
-			if q, ok := v.(map[string]any); ok && q["quant_method"] == nil && c.Quantization != nil {
+			// mlx-lm writes its "quantization" here too, for transformers' tools (read when
+			// "quantization" is absent); only a quant_method (bitsandbytes, GPTQ, AWQ...) is
+			// a format mlxgo cannot read.
+			if q, ok := v.(map[string]any); ok && q["quant_method"] == nil {
+				if _, both := c.Raw["quantization"]; both {
+					continue
+				}
+				b, _ := json.Marshal(q)
+				c.Quantization = &Quantization{}
+				if err := json.Unmarshal(b, c.Quantization); err != nil {
+					return nil, fmt.Errorf("%s: quantization_config: %w", path, err)
+				}
+				if err := c.Quantization.check(); err != nil {
+					return nil, fmt.Errorf("%s: quantization_config %w", path, err)
+				}
 				continue
 			}
 			return nil, fmt.Errorf("%s: quantization_config (%v) is a transformers quantization format mlxgo cannot read; convert the model with mlx-lm or quantize a float model with lm.Quantize", path, v)

@@ -208,8 +208,15 @@ func TestConfigRefused(t *testing.T) {
 			[]string{`model_type ""`, "supported: llama, mistral, qwen2"}},
 		{"hidden_act gelu", func(m map[string]any) { m["hidden_act"] = "gelu" },
 			[]string{"hidden_act", `"gelu"`}},
-		{"quantization", func(m map[string]any) { m["quantization"] = map[string]any{"group_size": 64.0, "bits": 3.0} },
-			[]string{"quantization", "bits 2, 4 or 8"}},
+		{"quantization", func(m map[string]any) { m["quantization"] = map[string]any{"group_size": 64.0, "bits": 7.0} },
+			[]string{"quantization", "bits 7", "[2 3 4 5 6 8]"}},
+		{"quantization per layer", func(m map[string]any) {
+			m["quantization"] = map[string]any{"group_size": 64.0, "bits": 4.0, "model.layers.1.mlp.down_proj": map[string]any{"group_size": 64.0, "bits": 1.0}}
+		}, []string{"quantization", `"model.layers.1.mlp.down_proj"`, "bits 1"}},
+		{"quantization mode", func(m map[string]any) {
+			m["quantization"] = map[string]any{"group_size": 32.0, "bits": 4.0, "mode": "mxfp4"}
+		},
+			[]string{"quantization", `mode "mxfp4"`}},
 		{"quantization_config", func(m map[string]any) { m["quantization_config"] = map[string]any{"quant_method": "awq"} },
 			[]string{"quantization_config"}},
 		{"partial_rotary_factor 0.5", func(m map[string]any) { m["partial_rotary_factor"] = 0.5 },

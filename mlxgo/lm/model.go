@@ -133,10 +133,10 @@ type Decoder struct {
 // Model is a causal language model of one of SupportedModelTypes.
 type Model struct {
 	nn.Base
-	Model  *Decoder   `mx:"model"`
-	LMHead *nn.Linear `mx:"lm_head"`
-	Config *Config    `mx:"-"`
-	Dir    string     `mx:"-"`
+	Model  *Decoder       `mx:"model"`
+	LMHead nn.LinearLayer `mx:"lm_head"` // *nn.Linear, *nn.QuantizedLinear or an adapter; nil when tied
+	Config *Config        `mx:"-"`
+	Dir    string         `mx:"-"`
 	// GradCheckpoint recomputes each layer's activations in the backward pass instead of
 	// keeping them (less memory, about one more forward pass of compute).
 	GradCheckpoint bool `mx:"-"`

@@ -19,6 +19,7 @@ func Save(m *Model, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	syncQuantization(m)
 	weights := tree.FlattenMap(nn.Parameters(m))
 	if err := mx.SaveSafetensors(filepath.Join(dir, "model.safetensors"), weights, map[string]string{"format": "pt"}); err != nil {
 		return err

@@ -95,7 +95,7 @@ func (c *compiler) call(inputs []*Array) []*Array {
 		if in == nil {
 			panicf("Compile", "nil input")
 		}
-		if isPlaceholder(in) {
+		if isTracer(in) {
 			return c.f(inputs) // inside another trace: the outer compile sees f's ops
 		}
 	}
@@ -147,7 +147,7 @@ func (c *compiler) trace(inputs, all []*Array, trees []any) *compiled {
 	ph := make([]*Array, len(all))
 	byReal := make(map[*Array]*Array, len(all))
 	for i, a := range all {
-		ph[i] = newArray(cloneInts(a.shape), a.dtype, placeholderPrim{})
+		ph[i] = newArray(cloneInts(a.shape), a.dtype, tracerPrim{})
 		if _, dup := byReal[a]; !dup {
 			byReal[a] = ph[i]
 		}
@@ -180,18 +180,18 @@ func (c *compiler) trace(inputs, all []*Array, trees []any) *compiled {
 	return e
 }
 
-// placeholderPrim stands for an input of a function being traced; it has no data.
-type placeholderPrim struct{}
+// tracerPrim stands for an input of a function being traced; it has no data.
+type tracerPrim struct{}
 
 // compileInput is the descriptor of a traced function's input; no backend runs it.
 type compileInput struct{}
 
 func (compileInput) Name() string { return "CompileInput" }
 
-func (placeholderPrim) Op() backend.Op                       { return compileInput{} }
-func (placeholderPrim) VJP(_ []*Array, _, _ *Array) []*Array { return nil }
+func (tracerPrim) Op() backend.Op                       { return compileInput{} }
+func (tracerPrim) VJP(_ []*Array, _, _ *Array) []*Array { return nil }
 
-func isPlaceholder(a *Array) bool {
-	_, ok := a.prim.(placeholderPrim)
+func isTracer(a *Array) bool {
+	_, ok := a.prim.(tracerPrim)
 	return ok
 }

@@ -187,6 +187,35 @@ func (p fusedPrim) VJP(in []*Array, _, g *Array) []*Array {
 	return backward([]*Array{out}, []*Array{g}, in)
 }
 
+// Vmap batches the chain's ops one by one (they have batching rules; the fused kernel
+// is for one index): the result is the batched graph of the unfused ops.
+func (p fusedPrim) Vmap(in []*Array, axes []int, out *Array) (*Array, int) {
+	orig := append([]*Array(nil), out.inputs...) // the ops on one index
+	regs := make([]batched, len(in))
+	for i := range in {
+		regs[i] = batched{in[i], axes[i]}
+	}
+	for _, st := range p.steps {
+		args := make([]*Array, len(st.args))
+		bargs := make([]*Array, len(st.args))
+		baxes := make([]int, len(st.args))
+		mapped := false
+		for k, r := range st.args {
+			args[k], bargs[k], baxes[k] = orig[r], regs[r].a, regs[r].axis
+			mapped = mapped || baxes[k] != Unmapped
+		}
+		one := newArray(cloneInts(st.shape), st.dtype, st.prim, args...)
+		orig = append(orig, one)
+		if mapped {
+			regs = append(regs, applyRule(one, bargs, baxes))
+		} else {
+			regs = append(regs, batched{one, Unmapped})
+		}
+	}
+	last := regs[len(regs)-1]
+	return last.a, last.axis
+}
+
 // unfused builds the chain's ops on inputs in and returns the last.
 func (p fusedPrim) unfused(in []*Array) *Array {
 	regs := append([]*Array(nil), in...)

@@ -60,7 +60,7 @@ func (e *compiled) build(ph, outs []*Array) {
 			e.consts = append(e.consts, a)
 			return false
 		}
-		if isPlaceholder(a) {
+		if isTracer(a) {
 			panicf("Compile", "the function reads the input of another trace")
 		}
 		nodeID[a] = -1

@@ -23,25 +23,6 @@ func siluChain(in []*mx.Array) []*mx.Array {
 	return []*mx.Array{mx.Multiply(mx.Divide(x, mx.Add(mx.Exp(mx.Negative(x)), 1.0)), in[1])}
 }
 
-// opNames counts the primitives of the graph behind a by name.
-func opNames(a *mx.Array) map[string]int {
-	seen := map[*mx.Array]bool{}
-	names := map[string]int{}
-	var walk func(*mx.Array)
-	walk = func(x *mx.Array) {
-		if seen[x] || x.Primitive() == nil {
-			return
-		}
-		seen[x] = true
-		names[x.Primitive().Op().Name()]++
-		for _, in := range x.Inputs() {
-			walk(in)
-		}
-	}
-	walk(a)
-	return names
-}
-
 // counted wraps f to count how often its Go code runs.
 func counted(f func([]*mx.Array) []*mx.Array, n *int) func([]*mx.Array) []*mx.Array {
 	return func(in []*mx.Array) []*mx.Array { *n++; return f(in) }
@@ -321,5 +302,24 @@ func TestCompileNested(t *testing.T) {
 	}
 	if !bytes.Equal(got.Bytes(), mx.Silu(x).Bytes()) {
 		t.Fatal("x·sigmoid(x) fused differs from Silu")
+	}
+}
+
+// TestCompileComposesWithVmap: Vmap of a compiled function batches the fused op (through
+// the unfused ops' batching rules) and Compile of a vmapped function fuses the batched
+// ops; both equal the plain vmapped function.
+func TestCompileComposesWithVmap(t *testing.T) {
+	r := rand.New(rand.NewSource(8))
+	x, s := randArray(r, -3, 3, 5, 40), randArray(r, 0, 2, 40, 1)
+	want := mx.VmapArrays(siluChain, []int{0, mx.Unmapped}, []int{0})([]*mx.Array{x, s})[0]
+	vmapped := mx.VmapArrays(mx.Compile(siluChain), []int{0, mx.Unmapped}, []int{0})([]*mx.Array{x, s})[0]
+	compiled := mx.Compile(mx.VmapArrays(siluChain, []int{0, mx.Unmapped}, []int{0}))([]*mx.Array{x, s})[0]
+	if !hasCompiled(opNames(compiled)) {
+		t.Errorf("compiled vmapped graph %v has no fused op", opNames(compiled))
+	}
+	for name, got := range map[string]*mx.Array{"vmap of compiled": vmapped, "compiled vmap": compiled} {
+		if !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Errorf("%s differs from the plain vmap", name)
+		}
 	}
 }

@@ -32,7 +32,9 @@
 //
 // [Grad], [ValueAndGrad], [VJP], [JVP] and [Checkpoint] take Go functions and return
 // functions. Gradients are lazy arrays too, built from each primitive's vector-Jacobian
-// product; there are no .grad fields, no Backward and no zeroing.
+// product; there are no .grad fields, no Backward and no zeroing. [Vmap] vectorises a
+// function over an axis of its arguments by replaying its graph with each primitive's
+// batching rule ([Batcher]); it composes with Grad both ways (per-example gradients).
 //
 // # Errors
 //

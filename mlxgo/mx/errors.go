@@ -2,6 +2,7 @@ package mx
 
 import (
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"strings"
 )
@@ -43,6 +44,9 @@ func Panicf(op, format string, args ...any) {
 	panic(&Error{Op: op, Msg: fmt.Sprintf(format, args...), Caller: callerOutside(pkg)})
 }
 
+// mxDir is the directory of mx's sources.
+var mxDir = func() string { _, f, _, _ := runtime.Caller(0); return filepath.Dir(f) }()
+
 // callerOutside returns the file:line of the first stack frame that is not in mlxgo's
 // own array packages nor in package also (tests of those packages count as callers).
 func callerOutside(also ...string) string {
@@ -53,6 +57,8 @@ func callerOutside(also ...string) string {
 		f, more := frames.Next()
 		fn := f.Function
 		internal := strings.HasPrefix(fn, modulePrefix+".") || strings.HasPrefix(fn, modulePrefix+"/")
+		// A closure of mx inlined into its caller carries the caller's name but mx's file.
+		internal = internal || filepath.Dir(f.File) == mxDir
 		for _, p := range also {
 			internal = internal || (p != "" && strings.HasPrefix(fn, p+"."))
 		}

@@ -2,26 +2,36 @@ package mx
 
 import (
 	"math"
+	"slices"
 
 	"github.com/mlxgo/mlxgo/mlxgo/backend"
 )
 
 // MLX's affine quantization: each group of groupSize consecutive elements along the last
 // axis is stored as bits-wide unsigned codes q with one scale and one bias, and
-// represents scale·q + bias. Codes are packed little-endian, low bits first, into uint32
-// words. Quantize, Dequantize and QuantizedMatmul reproduce MLX's CPU arithmetic.
+// represents scale·q + bias. Each row's codes form one little-endian bit stream: element
+// j occupies bits j·bits … j·bits+bits−1, so 3-, 5- and 6-bit codes cross uint32 word
+// boundaries (MLX's byte packs of 8, 8 and 4 codes read the same way). Quantize,
+// Dequantize and QuantizedMatmul reproduce MLX's CPU arithmetic.
+
+// QuantBits lists the affine bit widths MLX supports.
+var QuantBits = []int{2, 3, 4, 5, 6, 8}
 
 func checkQuant(op string, cols, groupSize, bits int) {
-	if bits != 2 && bits != 4 && bits != 8 {
-		panicf(op, "bits must be 2, 4 or 8, got %d", bits)
+	if !slices.Contains(QuantBits, bits) {
+		panicf(op, "bits must be one of %v, got %d", QuantBits, bits)
 	}
 	if groupSize <= 0 || cols%groupSize != 0 {
 		panicf(op, "the last axis (%d) must be a multiple of group_size %d", cols, groupSize)
 	}
+	if cols*bits%32 != 0 {
+		panicf(op, "a row of %d %d-bit codes does not fill whole uint32 words", cols, bits)
+	}
 }
 
 // Quantize evaluates w (rows × cols, float) and returns its packed codes (uint32, rows ×
-// cols·bits/32), scales and biases (float32, rows × cols/groupSize), computed as MLX's
+// cols·bits/32), scales and biases (rows × cols/groupSize, in w's float dtype; codes use
+// the unrounded float32 scale and bias, as MLX's do), computed as MLX's
 // CPU backend does: scale = max((max−min)/(2^bits−1), 1e-7), negated unless |min| > |max|;
 // the edge value (min or max, whichever is larger in magnitude) is represented exactly.
 func Quantize(w *Array, groupSize, bits int) (wq, scales, biases *Array) {
@@ -34,8 +44,7 @@ func Quantize(w *Array, groupSize, bits int) (wq, scales, biases *Array) {
 	x := w.Float32s()
 	levels := float32(int(1)<<bits - 1)
 	groups := cols / groupSize
-	perWord := 32 / bits
-	codes := make([]uint32, rows*cols/perWord)
+	codes := make([]uint32, rows*cols*bits/32)
 	sc := make([]float32, rows*groups)
 	bi := make([]float32, rows*groups)
 	for r := 0; r < rows; r++ {
@@ -64,15 +73,21 @@ func Quantize(w *Array, groupSize, bits int) (wq, scales, biases *Array) {
 			for j, v := range grp {
 				q := float32(math.RoundToEven(float64((v - bias) / scale)))
 				q = min(max(q, 0), levels)
-				col := g*groupSize + j
-				codes[(r*cols+col)/perWord] |= uint32(q) << (uint(col%perWord) * uint(bits))
+				off := (r*cols + g*groupSize + j) * bits
+				codes[off/32] |= uint32(q) << (off % 32)
+				if spill := off%32 + bits - 32; spill > 0 {
+					codes[off/32+1] |= uint32(q) >> (bits - spill)
+				}
 			}
 		}
 	}
 	lead := cloneInts(w.shape[:w.Ndim()-1])
-	return FromSlice(codes, append(cloneInts(lead), cols/perWord)...),
-		FromSlice(sc, append(cloneInts(lead), groups)...),
-		FromSlice(bi, append(lead, groups)...)
+	scales = FromSlice(sc, append(cloneInts(lead), groups)...)
+	biases = FromSlice(bi, append(lead, groups)...)
+	if w.dtype.IsFloat() && w.dtype != Float32 { // MLX stores them in the weight's dtype
+		scales, biases = AsType(scales, w.dtype), AsType(biases, w.dtype)
+	}
+	return FromSlice(codes, append(cloneInts(lead), cols*bits/32)...), scales, biases
 }
 
 type dequantPrim struct{ groupSize, bits int }
@@ -87,8 +102,7 @@ func Dequantize(wq, scales, biases *Array, groupSize, bits int) *Array {
 	if wq.dtype != Uint32 {
 		panicf("Dequantize", "codes must be uint32, got %s of shape %v", wq.dtype, wq.shape)
 	}
-	cols := wq.shape[wq.Ndim()-1] * 32 / bits
-	checkQuant("Dequantize", cols, groupSize, bits)
+	cols := quantCols("Dequantize", wq, groupSize, bits)
 	shape := append(cloneInts(wq.shape[:wq.Ndim()-1]), cols)
 	if scales.shape[scales.Ndim()-1] != cols/groupSize || !sameShape(scales.shape, biases.shape) {
 		panicf("Dequantize", "scales %v / biases %v do not match codes %v (group_size %d)", scales.shape, biases.shape, wq.shape, groupSize)
@@ -120,8 +134,7 @@ func QuantizedMatmul(x, wq, scales, biases *Array, transpose bool, groupSize, bi
 	if wq.Ndim() != 2 {
 		panicf("QuantizedMatmul", "quantized weight must be 2-D, got %v", wq.shape)
 	}
-	rows, cols := wq.shape[0], wq.shape[1]*32/bits
-	checkQuant("QuantizedMatmul", cols, groupSize, bits)
+	rows, cols := wq.shape[0], quantCols("QuantizedMatmul", wq, groupSize, bits)
 	k, n := cols, rows
 	if !transpose {
 		k, n = rows, cols
@@ -135,4 +148,15 @@ func QuantizedMatmul(x, wq, scales, biases *Array, transpose bool, groupSize, bi
 		dt = Float32
 	}
 	return newArray(shape, dt, quantMatmulPrim{transpose, groupSize, bits}, x, wq, scales, biases)
+}
+
+// quantCols returns the number of values a row of packed codes wq holds.
+func quantCols(op string, wq *Array, groupSize, bits int) int {
+	words := wq.shape[wq.Ndim()-1]
+	if slices.Contains(QuantBits, bits) && words*32%bits != 0 {
+		panicf(op, "%d uint32 words per row do not hold whole %d-bit codes (shape %v)", words, bits, wq.shape)
+	}
+	cols := words * 32 / max(bits, 1)
+	checkQuant(op, cols, groupSize, bits)
+	return cols
 }

@@ -4,7 +4,6 @@ import (
 	"math"
 
 	"github.com/mlxgo/mlxgo/mlxgo/backend"
-	"github.com/mlxgo/mlxgo/mlxgo/internal/half"
 )
 
 func init() { Register(fused) }
@@ -53,7 +52,7 @@ func fused(op backend.Fused, in []*node, out *node) {
 		}
 		for j, st := range steps {
 			if f, ok := st.Op.(backend.Full); ok {
-				fill(regs[len(in)+j], roundTo(st.Dtype, constValue(f.Value, st.Dtype)))
+				fill(regs[len(in)+j], constValue(f.Value, st.Dtype))
 			}
 		}
 		for b := lo; b < hi; b++ {
@@ -92,20 +91,12 @@ func constValue(v float64, dt backend.Dtype) float32 {
 	case dt == backend.Bool:
 		return b2f(int64(v) != 0)
 	case dt.IsFloat():
+		if r := roundTo(dt); r != nil {
+			return r(float32(v))
+		}
 		return float32(v)
 	}
 	return float32(int64(v))
-}
-
-// roundTo rounds v as storing it in a dtype-dt array and reading it back would.
-func roundTo(dt backend.Dtype, v float32) float32 {
-	switch dt {
-	case backend.Float16:
-		return half.F16ToF32(half.F32ToF16(v))
-	case backend.Bfloat16:
-		return half.BF16ToF32(half.F32ToBF16(v))
-	}
-	return v
 }
 
 // runStep computes one step of a chain over a block into dst.
@@ -132,9 +123,9 @@ func runStep(st backend.FusedStep, r [][]float32, dst []float32) {
 	default:
 		panicf("Fused", "step %s is not elementwise", st.Op.Name())
 	}
-	if st.Dtype == backend.Float16 || st.Dtype == backend.Bfloat16 {
+	if r := roundTo(st.Dtype); r != nil { // as storing the step's result and reading it back
 		for i, v := range dst {
-			dst[i] = roundTo(st.Dtype, v)
+			dst[i] = r(v)
 		}
 	}
 }

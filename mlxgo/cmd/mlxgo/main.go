@@ -1,9 +1,9 @@
 // Command mlxgo fine-tunes, fuses and runs language models with the flags of mlx-lm:
 //
 //	mlxgo lora     --model DIR --train --data DIR [--iters N ...]   (mlx_lm.lora)
-//	mlxgo fuse     --model DIR --adapter-path DIR --save-path DIR [--export-gguf] (mlx_lm.fuse)
+//	mlxgo fuse     --model DIR --adapter-path DIR --save-path DIR [--dequantize] [--export-gguf] (mlx_lm.fuse)
 //	mlxgo generate --model DIR [--adapter-path DIR] --prompt TEXT   (mlx_lm.generate)
-//	mlxgo convert  --hf-path DIR --mlx-path DIR -q [--q-bits 4 --q-group-size 64] (mlx_lm.convert)
+//	mlxgo convert  --hf-path DIR --mlx-path DIR -q [--q-bits 2-8 --q-group-size 64 --quant-predicate mixed_3_6] | --dequantize (mlx_lm.convert)
 //	mlxgo server   --model DIR [--adapter-path DIR] [--host 127.0.0.1] [--port 8080] (mlx_lm.server)
 //	mlxgo tokenize --model DIR (--text T | --file F) [--chat] [--no-special]
 //	mlxgo download org/name[@revision]                                (huggingface-cli download)
@@ -69,7 +69,7 @@ commands:
   lora      fine-tune with LoRA/DoRA (flags of mlx_lm.lora)
   fuse      merge an adapter into the model (flags of mlx_lm.fuse)
   generate  generate text (flags of mlx_lm.generate)
-  convert   save a model, quantized with -q (flags of mlx_lm.convert)
+  convert   save a model, quantized with -q or de-quantized (flags of mlx_lm.convert)
   server    serve the model with the OpenAI API (flags of mlx_lm.server)
   tokenize  print token ids and tokens as JSON
   download  fetch a Hub model (org/name[@revision]) into the Hugging Face cache

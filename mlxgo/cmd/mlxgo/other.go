@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/tokenizer"
 	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
+	"github.com/mlxgo/mlxgo/mlxgo/nn"
 )
 
 func runFuse(args []string) error {
@@ -22,6 +24,8 @@ func runFuse(args []string) error {
 	save := fs.String("save-path", "fused_model", "where the fused model goes")
 	peft := fs.String("export-peft", "", "also export the adapter in PEFT format to this folder")
 	dtype := dtypeFlag(fs, "dtype of the saved weights")
+	deq := fs.Bool("dequantize", false, "write a float model from a quantized base (by default fused layers are re-quantized to their base's widths, as mlx-lm does)")
+	fs.BoolVar(deq, "de-quantize", false, "same as --dequantize (the flag's earlier mlx-lm name)")
 	exportGGUF := fs.Bool("export-gguf", false, "also export the fused model as GGUF for llama.cpp and Ollama")
 	ggufPath := fs.String("gguf-path", gguf.DefaultFile, "GGUF file name, relative to --save-path unless absolute")
 	ggufType := fs.String("gguf-type", "f16", "GGUF weight type: f32, f16, bf16 or q8_0")
@@ -69,7 +73,15 @@ func runFuse(args []string) error {
 			return err
 		}
 	}
+	bases := quantizedBases(m)
 	if err := lora.FuseVerified(m, 1e-3); err != nil {
+		return err
+	}
+	if *deq {
+		if err := dequantizeVerified(m, 1e-3); err != nil {
+			return err
+		}
+	} else if err := requantize(m, bases); err != nil {
 		return err
 	}
 	if *dtype != "" {
@@ -213,4 +225,72 @@ func loadForInference(model, adapters, dtype string) (*lm.Model, *tokenizer.Toke
 		return nil, nil, err
 	}
 	return m, tok, nil
+}
+
+// dequantizeVerified replaces the model's quantized layers with float ones and checks on
+// a fixed probe that the logits moved by at most tol (the float weights are exactly what
+// the codes represent, so only float32 rounding may separate them).
+func dequantizeVerified(m *lm.Model, tol float64) error {
+	if m.Config.Quantization == nil {
+		return fmt.Errorf("--dequantize: the base model is not quantized")
+	}
+	probe := probeIDs(m)
+	ref := m.Forward(probe, nil)
+	mx.Eval(ref)
+	if err := lm.Dequantize(m); err != nil {
+		return err
+	}
+	if d := mx.Max(mx.Abs(mx.Subtract(m.Forward(probe, nil), ref)), nil, false).Item(); !(d <= tol) {
+		return fmt.Errorf("fuse: de-quantized logits differ from the quantized model's by %g (tolerance %g); not saving", d, tol)
+	}
+	return nil
+}
+
+// quantizedBases returns the quantized base layer of each adapter, by module path.
+func quantizedBases(m *lm.Model) map[string]*nn.QuantizedLinear {
+	out := map[string]*nn.QuantizedLinear{}
+	for path, l := range lora.Layers(m) {
+		if q, ok := l.Linear.(*nn.QuantizedLinear); ok {
+			out[path] = q
+		}
+	}
+	return out
+}
+
+// requantize quantizes each fused layer whose base was quantized again, with the base's
+// group size and bits and in the dtype of its scales, as mlx-lm's fuse does without
+// --dequantize, so the fused checkpoint keeps the base's size. The logits then differ
+// from the adapter's by the quantization of W + ΔW; they must stay finite.
+func requantize(m *lm.Model, bases map[string]*nn.QuantizedLinear) error {
+	if len(bases) == 0 {
+		return nil
+	}
+	replace := map[string]any{}
+	for _, nm := range nn.NamedModules(m) {
+		q, ok := bases[nm.Name]
+		l, fused := nm.Module.(*nn.Linear)
+		if !ok || !fused {
+			continue
+		}
+		f := &nn.Linear{Weight: mx.AsType(l.Weight, q.Scales.Dtype()), Bias: l.Bias}
+		replace[nm.Name] = nn.QuantizeLinear(f, q.GroupSize, q.Bits)
+	}
+	if err := nn.UpdateModules(m, replace); err != nil {
+		return err
+	}
+	logits := m.Forward(probeIDs(m), nil)
+	if s := mx.Sum(logits, nil, false).Item(); math.IsNaN(s) || math.IsInf(s, 0) {
+		return fmt.Errorf("fuse: the re-quantized fused model gives non-finite logits; not saving (try --dequantize)")
+	}
+	return nil
+}
+
+// probeIDs is a fixed sequence of up to 16 token ids (lora.FuseVerified's probe).
+func probeIDs(m *lm.Model) *mx.Array {
+	n := min(16, m.Config.VocabSize)
+	ids := make([]int32, n)
+	for i := range ids {
+		ids[i] = int32((i*7 + 1) % m.Config.VocabSize)
+	}
+	return mx.FromSlice(ids, 1, n)
 }

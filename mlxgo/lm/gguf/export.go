@@ -109,7 +109,8 @@ func tensorInfos(m *lm.Model, arch Arch, typ Type) ([]*tensorInfo, error) {
 			if s == nil || b == nil || cfg.Quantization == nil {
 				return nil, fmt.Errorf("gguf: tensor %s is uint32 but has no quantization scales and biases", key)
 			}
-			a = mx.Dequantize(a, s, b, cfg.Quantization.GroupSize, cfg.Quantization.Bits)
+			p, _, _ := cfg.Quantization.ParamsFor(base)
+			a = mx.Dequantize(a, s, b, p.GroupSize, p.Bits)
 		}
 		name, ok := arch.tensorName(key)
 		if !ok {

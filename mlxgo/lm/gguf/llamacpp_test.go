@@ -181,8 +181,8 @@ func randomModel(t *testing.T, arch string) *lm.Model {
 	}
 	mx.Seed(7)
 	m := lm.New(cfg)
-	if m.LMHead != nil {
-		m.LMHead.Weight = mx.Multiply(m.LMHead.Weight, mx.Scalar(8))
+	if head, ok := m.LMHead.(*nn.Linear); ok {
+		head.Weight = mx.Multiply(head.Weight, mx.Scalar(8))
 	} else {
 		e := m.Model.EmbedTokens.(*nn.Embedding)
 		e.Weight = mx.Multiply(e.Weight, mx.Scalar(0.05))

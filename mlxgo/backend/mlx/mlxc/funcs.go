@@ -75,6 +75,8 @@ type funcs struct {
 
 	dequantize5 func(res *uintptr, w, scales, biases uintptr, groupSize, bits uint64, mode *byte, dtype uint64, s uintptr) int32                      `mlx:"mlx_dequantize,v5"`
 	dequantize6 func(res *uintptr, w, scales, biases uintptr, groupSize, bits uint64, mode *byte, globalScale uintptr, dtype uint64, s uintptr) int32 `mlx:"mlx_dequantize,v6"`
+	quantize5   func(res *uintptr, w uintptr, groupSize, bits uint64, mode *byte, s uintptr) int32                                                    `mlx:"mlx_quantize,v5"`
+	quantize6   func(res *uintptr, w uintptr, groupSize, bits uint64, mode *byte, globalScale uintptr, s uintptr) int32                               `mlx:"mlx_quantize,v6"`
 	quantMatmul func(res *uintptr, x, w, scales, biases uintptr, transpose bool, groupSize, bits uint64, mode *byte, s uintptr) int32                 `mlx:"mlx_quantized_matmul"`
 
 	rmsNorm   func(res *uintptr, x, w uintptr, eps float32, s uintptr) int32                                                                `mlx:"mlx_fast_rms_norm"`

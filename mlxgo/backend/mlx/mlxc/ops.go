@@ -205,6 +205,29 @@ func (c *Ctx) Dequantize(w, scales, biases Array, groupSize, bits int) Array {
 	return c.made(r)
 }
 
+// Quantize is MLX's affine quantization of w along its last axis: packed uint32 codes,
+// scales and biases.
+func (c *Ctx) Quantize(w Array, groupSize, bits int) (wq, scales, biases Array) {
+	res := c.l.f.vectorArrayNew()
+	defer c.l.f.vectorArrayFree(res)
+	mode := cString("affine")
+	gs, bs := optInt(groupSize, true), optInt(bits, true)
+	var rc int32
+	if c.l.cMinor >= 6 {
+		rc = c.l.f.quantize6(&res, uintptr(w), gs, bs, mode, 0, c.l.stream)
+	} else {
+		rc = c.l.f.quantize5(&res, uintptr(w), gs, bs, mode, c.l.stream)
+	}
+	c.check(rc, "mlx_quantize")
+	out := make([]Array, 3)
+	for i := range out {
+		r := c.l.f.arrayNew()
+		c.check(c.l.f.vectorArrayGet(&r, res, uintptr(i)), "mlx_vector_array_get")
+		out[i] = c.made(r)
+	}
+	return out[0], out[1], out[2]
+}
+
 // QuantizedMatmul is x @ dequantize(w)ᵀ (transpose true) or x @ dequantize(w).
 func (c *Ctx) QuantizedMatmul(x, w, scales, biases Array, transpose bool, groupSize, bits int) Array {
 	var r uintptr
