@@ -19,8 +19,9 @@ import (
 //
 // The compiled function is as lazy as f: it returns unevaluated arrays. It composes with
 // Grad, ValueAndGrad and VJP both ways (a fused op's gradient is the gradient of the ops
-// it fused) and with Checkpoint. Calling it while another compiled function is being
-// traced simply runs f.
+// it fused), with Vmap both ways (a fused op batches through its ops' batching rules)
+// and with Checkpoint. Calling it while another compiled function is being traced simply
+// runs f.
 //
 // f must compute its outputs from its inputs with array ops and must not evaluate them
 // (Item, Eval, printing) while it is traced. Anything else it reads is baked into the
