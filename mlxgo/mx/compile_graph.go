@@ -172,11 +172,11 @@ func (e *compiled) simplify() {
 	e.prune()
 }
 
-// nodeKey identifies what a node computes: its primitive's type and descriptor (what
-// backends execute: pure data), its arguments, shape and dtype.
+// nodeKey identifies what a node computes: its primitive (type and fields, a function
+// by its address) and descriptor, its arguments, shape and dtype.
 func nodeKey(n *cnode) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%T%T%+v|%v|%v|%d", n.prim, n.prim.Op(), n.prim.Op(), n.args, n.shape, n.dtype)
+	fmt.Fprintf(&b, "%T%+v|%T%+v|%v|%v|%d", n.prim, n.prim, n.prim.Op(), n.prim.Op(), n.args, n.shape, n.dtype)
 	return b.String()
 }
 
