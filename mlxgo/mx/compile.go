@@ -106,19 +106,7 @@ func (c *compiler) call(inputs []*Array) []*Array {
 		trees[i] = s.Get()
 		all = append(all, collectArrays(trees[i])...)
 	}
-	key := signature(len(inputs), all)
-	c.mu.Lock()
-	e, ok := c.cache[key]
-	if !ok {
-		if len(c.cache) == maxCompiledGraphs {
-			c.evictOldest()
-		}
-		e = c.trace(inputs, all, trees)
-		c.cache[key] = e
-	}
-	c.calls++
-	e.lastUse = c.calls
-	c.mu.Unlock()
+	e := c.graph(inputs, all, trees)
 	outs := e.replay(all)
 	for i, s := range c.opts.Outputs {
 		res := outs[e.stateOut[i] : e.stateOut[i]+len(e.markers[i])]
@@ -129,6 +117,24 @@ func (c *compiler) call(inputs []*Array) []*Array {
 		s.Set(MapArrays(e.trees[i], func(m *Array) *Array { return byMarker[m] }))
 	}
 	return outs[:e.nOut]
+}
+
+// graph returns the compiled graph for the inputs' signature, tracing f if it has none.
+func (c *compiler) graph(inputs, all []*Array, trees []any) *compiled {
+	key := signature(len(inputs), all)
+	c.mu.Lock()
+	defer c.mu.Unlock() // also when f panics while traced
+	e, ok := c.cache[key]
+	if !ok {
+		if len(c.cache) == maxCompiledGraphs {
+			c.evictOldest()
+		}
+		e = c.trace(inputs, all, trees)
+		c.cache[key] = e
+	}
+	c.calls++
+	e.lastUse = c.calls
+	return e
 }
 
 // signature is the cache key of a call: the number of arguments and every input's
