@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mlxgo/mlxgo/mlxgo/backend"
 )
@@ -66,6 +67,10 @@ func CompileWith(f func(inputs []*Array) []*Array, opts CompileOptions) func(inp
 	return c.call
 }
 
+// tracing counts the traces in progress; a compiled function called during one runs its
+// Go code (as MLX's does on tracer inputs).
+var tracing atomic.Int32
+
 // maxCompiledGraphs bounds the graphs a compiled function keeps: a training run whose
 // batches have many different lengths traces again the lengths it has not seen lately
 // rather than holding a graph for every length.
@@ -92,13 +97,11 @@ func (c *compiler) evictOldest() {
 }
 
 func (c *compiler) call(inputs []*Array) []*Array {
-	for _, in := range inputs {
-		if in == nil {
-			panicf("Compile", "nil input")
-		}
-		if isTracer(in) {
-			return c.f(inputs) // inside another trace: the outer compile sees f's ops
-		}
+	if slices.Contains(inputs, nil) {
+		panicf("Compile", "nil input")
+	}
+	if tracing.Load() > 0 {
+		return c.f(inputs) // inside a trace: the outer compile sees f's ops
 	}
 	all := append([]*Array(nil), inputs...)
 	trees := make([]any, len(c.opts.Inputs))
@@ -151,6 +154,8 @@ func signature(nArgs int, all []*Array) string {
 // trace runs f on placeholders of the inputs (input state included) and compiles the
 // graph it builds.
 func (c *compiler) trace(inputs, all []*Array, trees []any) *compiled {
+	tracing.Add(1)
+	defer tracing.Add(-1)
 	ph := make([]*Array, len(all))
 	byReal := make(map[*Array]*Array, len(all))
 	for i, a := range all {
