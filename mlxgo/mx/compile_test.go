@@ -116,7 +116,8 @@ func TestCompileSimplifies(t *testing.T) {
 }
 
 // TestCompileComposesWithGrad: the gradient of a compiled function (through the fused
-// op's VJP) and a compiled gradient function both equal the uncompiled gradient.
+// op's VJP), a compiled gradient function and the JVP of a compiled function all equal
+// the uncompiled ones, bit for bit.
 func TestCompileComposesWithGrad(t *testing.T) {
 	r := rand.New(rand.NewSource(3))
 	x, b := randArray(r, -2, 2, 16, 32), randArray(r, -1, 1, 32)
@@ -139,6 +140,12 @@ func TestCompileComposesWithGrad(t *testing.T) {
 	}
 	if n := opNames(compiledGrad[0]); !hasCompiled(n) {
 		t.Errorf("compiled gradient graph %v has no fused op", n)
+	}
+	tangents := []*mx.Array{mx.OnesLike(x), mx.OnesLike(b)}
+	_, wantJ := mx.JVP(geluChain, []*mx.Array{x, b}, tangents)
+	_, gotJ := mx.JVP(mx.Compile(geluChain), []*mx.Array{x, b}, tangents)
+	if !bytes.Equal(gotJ[0].Bytes(), wantJ[0].Bytes()) {
+		t.Error("JVP of the compiled function differs from the uncompiled one")
 	}
 	for i := range want {
 		w := want[i].(*mx.Array)
