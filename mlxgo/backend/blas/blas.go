@@ -214,6 +214,10 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if l := load(); l != nil && fitsInt32(m, n, k, lda, ldb, ldc) {
+		if parts, byRows := splitParts(m, n, k, Threads()); parts > 1 {
+			sgemmSplit(l, parts, byRows, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			return
+		}
 		sgemmLib(l, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
