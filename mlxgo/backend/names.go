@@ -143,3 +143,15 @@ func (Checkpoint) Name() string { return "Checkpoint" }
 
 // IsView reports true.
 func (Checkpoint) IsView() bool { return true }
+
+// Name returns "Compiled" followed by the names of the fused steps, as MLX names its
+// compiled primitives (e.g. "CompiledMultiplySigmoid").
+func (o Fused) Name() string {
+	s := "Compiled"
+	for _, st := range o.Steps {
+		if _, ok := st.Op.(Full); !ok {
+			s += st.Op.Name()
+		}
+	}
+	return s
+}

@@ -278,3 +278,21 @@ type Depends struct{}
 // Checkpoint is input 0 (the checkpointed function's output) unchanged; the other
 // inputs are the function's inputs, from which its VJP recomputes it.
 type Checkpoint struct{}
+
+// --- Compiled (mx.Compile) ---
+
+// Fused computes a chain of elementwise ops in one pass over memory: the output is its
+// last step. Registers 0..len(inputs)-1 hold the inputs (broadcast to the output shape),
+// register len(inputs)+j the result of Steps[j]. Every register holds float32 values:
+// each step computes as its own kernel would (Unary, Binary and AsType on floats, Where
+// with a float result, Full for a constant) and rounds its result to its Dtype (float16,
+// bfloat16; bool results are 0 or 1), so the output has the same bits as the unfused ops.
+type Fused struct{ Steps []FusedStep }
+
+// FusedStep is one op of a Fused chain: Op applied to the registers Args, its result of
+// dtype Dtype.
+type FusedStep struct {
+	Op    Op
+	Args  []int
+	Dtype Dtype
+}

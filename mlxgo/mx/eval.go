@@ -141,6 +141,9 @@ func topoSort(outs []*Array) []*Array {
 			if top.a.prim == nil {
 				panicf("Eval", "array of shape %v has neither data nor a primitive", top.a.shape)
 			}
+			if isTracer(top.a) {
+				panicf("Eval", "an array that depends on the input of a function being compiled cannot be evaluated while it is traced (Item, Eval, printing); a compiled function must stay lazy")
+			}
 			tape = append(tape, top.a)
 			stack = stack[:len(stack)-1]
 		}

@@ -15,12 +15,16 @@ func (randPrim) VJP(in []*Array, _, _ *Array) []*Array { return make([]*Array, l
 var (
 	globalMu  sync.Mutex
 	globalKey = [2]uint32{0, 0}
+	// lazyKey, when set, is the global key as an array (installed by RandomState.Set,
+	// for instance by a compiled function): keys are then split in the graph.
+	lazyKey *Array
 )
 
 // Seed resets the global key sequence used when no key is given.
 func Seed(seed uint64) {
 	globalMu.Lock()
 	globalKey = [2]uint32{uint32(seed >> 32), uint32(seed)}
+	lazyKey = nil
 	globalMu.Unlock()
 }
 
@@ -28,17 +32,52 @@ func Seed(seed uint64) {
 func nextKey() *Array {
 	globalMu.Lock()
 	defer globalMu.Unlock()
+	if lazyKey != nil {
+		// The same split as below, as graph ops: row 0 is the next key, row 1 the subkey.
+		k := SplitKey(lazyKey, 2)
+		lazyKey = Reshape(SliceAxis(k, 0, 0, 1), 2)
+		return Reshape(SliceAxis(k, 0, 1, 2), 2)
+	}
 	a, b := backend.Threefry2x32(globalKey[0], globalKey[1], 0, 0)
 	c, d := backend.Threefry2x32(globalKey[0], globalKey[1], 0, 1)
 	globalKey = [2]uint32{a, b}
 	return FromSlice([]uint32{c, d})
 }
 
-// GlobalKey returns the current state of the global key sequence (for checkpoints).
-func GlobalKey() [2]uint32 { globalMu.Lock(); defer globalMu.Unlock(); return globalKey }
+// GlobalKey returns the current state of the global key sequence (for checkpoints),
+// evaluating it when it is an array.
+func GlobalKey() [2]uint32 {
+	globalMu.Lock()
+	defer globalMu.Unlock()
+	if lazyKey != nil {
+		v := lazyKey.Ints()
+		globalKey, lazyKey = [2]uint32{uint32(v[0]), uint32(v[1])}, nil
+	}
+	return globalKey
+}
 
 // SetGlobalKey restores a state returned by GlobalKey.
-func SetGlobalKey(k [2]uint32) { globalMu.Lock(); globalKey = k; globalMu.Unlock() }
+func SetGlobalKey(k [2]uint32) { globalMu.Lock(); globalKey, lazyKey = k, nil; globalMu.Unlock() }
+
+// RandomState is the global key sequence as compile state (MLX's mx.random.state): a
+// function compiled with it among its Inputs and Outputs draws new random numbers at
+// every call, the same ones as the uncompiled function, instead of replaying the key
+// it was traced with.
+var RandomState = State{
+	Get: func() any {
+		globalMu.Lock()
+		defer globalMu.Unlock()
+		if lazyKey != nil {
+			return lazyKey
+		}
+		return FromSlice(globalKey[:])
+	},
+	Set: func(t any) {
+		globalMu.Lock()
+		defer globalMu.Unlock()
+		lazyKey = t.(*Array)
+	},
+}
 
 // Key returns a PRNG key (a uint32 array of shape [2]) for seed.
 func Key(seed uint64) *Array { return FromSlice([]uint32{uint32(seed >> 32), uint32(seed)}) }

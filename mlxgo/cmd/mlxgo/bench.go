@@ -15,6 +15,7 @@ import (
 	"github.com/mlxgo/mlxgo/mlxgo/backend/mlx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
+	"github.com/mlxgo/mlxgo/mlxgo/lm/trainer"
 	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
 	"github.com/mlxgo/mlxgo/mlxgo/optim"
@@ -39,6 +40,7 @@ func runBench(args []string) error {
 	ckpt := fs.Bool("grad-checkpoint", false, "gradient checkpointing")
 	warmup := fs.Int("warmup", 2, "untimed steps before the timed ones")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps")
+	compile := fs.Bool("compile", trainer.Defaults().Compile, "compile the loss and gradient (mx.Compile), as training does")
 	prims := fs.Bool("profile", false, "after the timed steps, print a per-primitive profile of one step to stderr (time, bytes, FLOPs, GEMM shapes)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -67,6 +69,9 @@ func runBench(args []string) error {
 		return nn.CrossEntropy(logits, mx.SliceAxis(ids, 1, 1, *seq+1), nil, nn.ReduceMean)
 	}
 	step := nn.ValueAndGrad(m, loss)
+	if *compile {
+		step = trainer.CompiledValueAndGrad(m, loss)
+	}
 	opt := optim.NewAdamW(optim.Constant(1e-4), optim.AdamConfig{WeightDecay: 0.01, BiasCorrection: true})
 	gflops := machineGFLOPS()
 	var cpuProf *os.File
@@ -119,8 +124,8 @@ func runBench(args []string) error {
 		"impl": "mlxgo", "backend": mx.CurrentBackend().String(), "blas": blas.Backend(), "preset": *preset,
 		"batch": *batch, "seq": *seq, "trainable": lora.TrainableCount(m), "step_s_median": med,
 		"tokens_per_s": float64(*batch**seq) / med, "peak_rss_mib": float64(ru.Maxrss) / 1024,
-		"grad_checkpoint": *ckpt,
-		"step_gflop":      flops / 1e9, "machine_gflops": gflops, "mfu": flops / med / (gflops * 1e9),
+		"grad_checkpoint": *ckpt, "compile": *compile,
+		"step_gflop": flops / 1e9, "machine_gflops": gflops, "mfu": flops / med / (gflops * 1e9),
 		"threads": runtime.GOMAXPROCS(0), "blas_threads": blas.Threads(),
 	}
 	if onMLX {

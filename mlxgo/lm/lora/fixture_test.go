@@ -10,6 +10,7 @@ import (
 
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
+	"github.com/mlxgo/mlxgo/mlxgo/lm/trainer"
 	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 	"github.com/mlxgo/mlxgo/mlxgo/mx/mxtest"
 	"github.com/mlxgo/mlxgo/mlxgo/nn"
@@ -155,12 +156,28 @@ func flatten(t map[string]any) map[string]*mx.Array {
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
+// TestTwelveStepLossCurveMatchesPEFT trains 12 steps with the step as it is and compiled
+// (trainer.CompiledValueAndGrad, the trainer's default): both follow PEFT's curve.
 func TestTwelveStepLossCurveMatchesPEFT(t *testing.T) {
+	steps := map[string]func(*lm.Model) func(*lm.Model, [2]*mx.Array) (*mx.Array, map[string]any){
+		"eager": func(m *lm.Model) func(*lm.Model, [2]*mx.Array) (*mx.Array, map[string]any) {
+			return nn.ValueAndGrad(m, fixtureLoss)
+		},
+		"compiled": func(m *lm.Model) func(*lm.Model, [2]*mx.Array) (*mx.Array, map[string]any) {
+			return trainer.CompiledValueAndGrad(m, fixtureLoss)
+		},
+	}
+	for name, makeStep := range steps {
+		t.Run(name, func(t *testing.T) { twelveSteps(t, makeStep) })
+	}
+}
+
+func twelveSteps(t *testing.T, makeStep func(*lm.Model) func(*lm.Model, [2]*mx.Array) (*mx.Array, map[string]any)) {
 	mxtest.ForEachBackend(t, func(t *testing.T) {
 		m := withAdapter(t, "lora/adapter_init")
 		f := readTrain(t)
 		opt := optim.NewAdamW(optim.Constant(5e-3), optim.AdamConfig{Betas: [2]float64{0.9, 0.999}, Eps: 1e-8, BiasCorrection: true})
-		step := nn.ValueAndGrad(m, fixtureLoss)
+		step := makeStep(m)
 		for i, batch := range f.Batches {
 			loss, grads := step(m, [2]*mx.Array{toArray(batch.InputIDs), toArray(batch.CompletionMask)})
 			opt.Update(m, grads)

@@ -48,12 +48,16 @@ type Options struct {
 	EarlyStopping  int     `json:"early_stopping"` // evaluations without improvement; 0: off
 	Resume         bool    `json:"resume"`
 	WeightDecay    float64 `json:"weight_decay"`
+	// Compile runs the loss and gradient through mx.Compile (CompiledValueAndGrad), as
+	// mlx-lm compiles its step; single-process runs only. On by default: the losses are
+	// the same bits as without it.
+	Compile bool `json:"compile"`
 }
 
-// Defaults returns mlx-lm's defaults.
+// Defaults returns mlx-lm's defaults (mlx-lm compiles its step too).
 func Defaults() Options {
 	return Options{Iters: 1000, BatchSize: 4, LearningRate: 1e-5, StepsPerReport: 10, StepsPerEval: 200,
-		ValBatches: 25, SaveEvery: 100, AdapterPath: "adapters", GradAccum: 1}
+		ValBatches: 25, SaveEvery: 100, AdapterPath: "adapters", GradAccum: 1, Compile: true}
 }
 
 // Event is one thing that happened during training.
@@ -191,6 +195,8 @@ func (t *Trainer) Train(ctx context.Context, train, valid *data.Dataset, emit fu
 	var globalTokens int // the current global batch's target count, for shardLoss
 	if t.size > 1 {
 		step = nn.ValueAndGrad(t.Model, shardLoss(&globalTokens))
+	} else if o.Compile {
+		step = CompiledValueAndGrad(t.Model, Loss)
 	}
 	order := data.Order(train, o.BatchSize, o.Seed, t.st.Epoch)
 	var lossSum float64

@@ -20,7 +20,7 @@ import (
 const modelDir = "../testdata/hf-tiny-llama/model"
 
 // writeData writes the counting dataset (train.jsonl, valid.jsonl) into a new folder.
-func writeData(t *testing.T) string {
+func writeData(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
 	var train, valid strings.Builder
@@ -35,7 +35,12 @@ func writeData(t *testing.T) string {
 	return dir
 }
 
-func setup(t *testing.T) (*lm.Model, *data.Dataset, *data.Dataset, lora.AdapterConfig) {
+func setup(t testing.TB) (*lm.Model, *data.Dataset, *data.Dataset, lora.AdapterConfig) {
+	return setupLoRA(t, lora.Config{NumLayers: 2, Rank: 4, Scale: 10})
+}
+
+// setupLoRA is setup with the given LoRA configuration.
+func setupLoRA(t testing.TB, cfg lora.Config) (*lm.Model, *data.Dataset, *data.Dataset, lora.AdapterConfig) {
 	t.Helper()
 	dir := writeData(t)
 	tok, err := tokenizer.Load(modelDir)
@@ -53,7 +58,6 @@ func setup(t *testing.T) (*lm.Model, *data.Dataset, *data.Dataset, lora.AdapterC
 	m := lm.MustLoad(modelDir)
 	m.Freeze()
 	mx.Seed(11)
-	cfg := lora.Config{NumLayers: 2, Rank: 4, Scale: 10}
 	if _, err := lora.Apply(m, cfg); err != nil {
 		t.Fatal(err)
 	}
