@@ -61,10 +61,16 @@ func walkthrough(t *testing.T, out string) {
 		t.Logf("chart: %+v", c)
 	}
 	text := rep.Text
-	for _, want := range []string{"trainable after LoRA:", "validation loss: before", "BEFORE", "AFTER", "kernels run while building the graph: 0"} {
+	for _, want := range []string{"trainable after LoRA:", "validation loss: before", "BEFORE", "AFTER", "kernels run while building the graph: 0",
+		"ggml-model-f16.gguf", "Modelfile"} {
 		if !strings.Contains(text, want) {
 			t.Fatalf("the exported walkthrough lacks %q", want)
 		}
+	}
+	// The real-model cell loads the Hub id from the cache, or says why it did not (it never
+	// downloads unless told to).
+	if !regexp.MustCompile(`skipped: HuggingFaceTB/SmolLM2-135M-Instruct is not in the Hugging Face cache|loaded HuggingFaceTB/SmolLM2-135M-Instruct from`).MatchString(text) {
+		t.Fatal("the real-model cell printed neither what it loaded nor why it skipped")
 	}
 	// The loss must fall: compare the figures the training cell prints.
 	m := regexp.MustCompile(`validation loss: before ([0-9.]+), after ([0-9.]+)`).FindStringSubmatch(text)

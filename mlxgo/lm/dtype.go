@@ -59,3 +59,35 @@ func SetDtype(m *Model, dt mx.Dtype) error {
 	}
 	return nil
 }
+
+// DefaultComputeDtype returns the dtype m computes in unless told otherwise: float32
+// on the CPU backend when its floating-point weights are bfloat16 or float16, since
+// there float32 is both faster (the CPU kernels widen half-precision operands at every
+// op) and closer to transformers' float32 logits (README, "bf16 checkpoints"); the
+// weights' own dtype otherwise, and on other backends (MLX computes half precision
+// natively, as mlx-lm does).
+func DefaultComputeDtype(m *Model) mx.Dtype {
+	stored := mx.Float32
+	for _, p := range tree.Flatten(nn.Parameters(m)) {
+		if dt := p.Value.Dtype(); dt.IsFloat() {
+			stored = dt
+			if dt != mx.Float32 {
+				break
+			}
+		}
+	}
+	if (stored == mx.Bfloat16 || stored == mx.Float16) && mx.CurrentBackend().Name() == "cpu" {
+		return mx.Float32
+	}
+	return stored
+}
+
+// SetComputeDtype casts every floating-point parameter of m to dt for computing, and
+// leaves the config's dtype (what a checkpoint was stored in) alone; SetDtype is the
+// one to use before saving in another dtype.
+func SetComputeDtype(m *Model, dt mx.Dtype) error {
+	if !dt.IsFloat() {
+		return fmt.Errorf("lm: SetComputeDtype: %v is not a floating-point dtype", dt)
+	}
+	return CastParameters(m, func(string, mx.Dtype) mx.Dtype { return dt })
+}

@@ -15,7 +15,9 @@ import (
 
 // Load reads a Hugging Face model folder: config.json and model.safetensors or a sharded
 // model.safetensors.index.json. Weights stay memory-mapped in their stored dtype
-// (float32, float16 or bfloat16), so a loaded model takes about its file size. An
+// (float32, float16 or bfloat16), so a loaded model takes about its file size; on the
+// CPU backend a half-precision checkpoint is best computed in float32 (DefaultComputeDtype,
+// SetComputeDtype), which the mlxgo commands do unless --dtype says otherwise. An
 // MLX-quantized checkpoint (mlx-community's, or mlxgo convert -q) loads as mlx-lm loads it:
 // see [Quantization] for which modules become nn.QuantizedLinear / nn.QuantizedEmbedding.
 //

@@ -41,6 +41,7 @@ func runBench(args []string) error {
 	warmup := fs.Int("warmup", 2, "untimed steps before the timed ones")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps")
 	compile := fs.Bool("compile", trainer.Defaults().Compile, "compile the loss and gradient (mx.Compile), as training does")
+	dtype := fs.String("dtype", "float32", "dtype of the base weights (float32, bfloat16 or float16); the LoRA factors stay float32")
 	prims := fs.Bool("profile", false, "after the timed steps, print a per-primitive profile of one step to stderr (time, bytes, FLOPs, GEMM shapes)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -58,6 +59,9 @@ func runBench(args []string) error {
 	}
 	mx.Seed(0)
 	m := lm.New(cfg)
+	if err := applyDtype(m, *dtype); err != nil {
+		return fmt.Errorf("bench: --dtype: %w", err)
+	}
 	mx.Eval(m.Parameters())
 	m.Freeze()
 	if _, err := lora.Apply(m, lora.Config{NumLayers: -1, Rank: *rank, Scale: 2, Keys: []string{"self_attn.q_proj", "self_attn.v_proj"}}); err != nil {
@@ -122,7 +126,7 @@ func runBench(args []string) error {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	res := map[string]any{
 		"impl": "mlxgo", "backend": mx.CurrentBackend().String(), "blas": blas.Backend(), "preset": *preset,
-		"batch": *batch, "seq": *seq, "trainable": lora.TrainableCount(m), "step_s_median": med,
+		"batch": *batch, "seq": *seq, "dtype": *dtype, "trainable": lora.TrainableCount(m), "step_s_median": med,
 		"tokens_per_s": float64(*batch**seq) / med, "peak_rss_mib": float64(ru.Maxrss) / 1024,
 		"grad_checkpoint": *ckpt, "compile": *compile,
 		"step_gflop": flops / 1e9, "machine_gflops": gflops, "mfu": flops / med / (gflops * 1e9),

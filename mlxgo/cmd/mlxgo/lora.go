@@ -40,7 +40,7 @@ func runLora(args []string) error {
 	fs.IntVar(&o.StepsPerReport, "steps-per-report", o.StepsPerReport, "steps between loss reports")
 	fs.IntVar(&o.StepsPerEval, "steps-per-eval", o.StepsPerEval, "steps between validations")
 	resumeFile := fs.String("resume-adapter-file", "", "start from these adapter weights")
-	dtype := dtypeFlag(fs, "compute dtype of the base weights (adapters stay float32)")
+	dtype := computeDtypeFlag(fs, "compute dtype of the base weights (adapters stay float32)")
 	fs.StringVar(&o.AdapterPath, "adapter-path", o.AdapterPath, "where adapters and checkpoints go")
 	fs.IntVar(&o.SaveEvery, "save-every", o.SaveEvery, "steps between checkpoints")
 	test := fs.Bool("test", false, "evaluate on test.jsonl after training")
@@ -114,7 +114,7 @@ func runLora(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := applyDtype(m, *dtype); err != nil {
+	if err := applyComputeDtype(m, *dtype); err != nil {
 		return err
 	}
 	tok, err := tokenizer.Load(dir)

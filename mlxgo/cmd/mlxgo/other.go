@@ -136,7 +136,7 @@ func runGenerate(args []string) error {
 	seed := fs.Uint64("seed", 0, "random seed")
 	ignoreEOS := fs.Bool("ignore-eos", false, "do not stop at end-of-sequence tokens")
 	noChat := fs.Bool("no-chat-template", false, "use the prompt as is")
-	dtype := dtypeFlag(fs, "compute dtype of the weights")
+	dtype := computeDtypeFlag(fs, "compute dtype of the weights")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -196,8 +196,8 @@ func runTokenize(args []string) error {
 	return nil
 }
 
-// loadForInference loads a model (folder or Hub id) in the given dtype ("" keeps the
-// stored one), its tokenizer and, when adapters is not empty, an adapter (folder or Hub id).
+// loadForInference loads a model (folder or Hub id) in the given compute dtype ("" for
+// lm.DefaultComputeDtype), its tokenizer and, when adapters is not empty, an adapter (folder or Hub id).
 func loadForInference(model, adapters, dtype string) (*lm.Model, *tokenizer.Tokenizer, error) {
 	dir, err := hub.Resolve(model)
 	if err != nil {
@@ -207,7 +207,7 @@ func loadForInference(model, adapters, dtype string) (*lm.Model, *tokenizer.Toke
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := applyDtype(m, dtype); err != nil {
+	if err := applyComputeDtype(m, dtype); err != nil {
 		return nil, nil, err
 	}
 	if adapters != "" {

@@ -24,13 +24,14 @@ func runServer(args []string) error {
 	maxTokens := fs.Int("max-tokens", 512, "default max_tokens of a request")
 	temp := fs.Float64("temp", 0, "default sampling temperature (0: greedy)")
 	topP := fs.Float64("top-p", 1, "default nucleus sampling")
+	dtype := computeDtypeFlag(fs, "compute dtype of the weights")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *model == "" {
 		return fmt.Errorf("--model is required")
 	}
-	m, tok, err := loadForInference(*model, *adapters, "")
+	m, tok, err := loadForInference(*model, *adapters, *dtype)
 	if err != nil {
 		return err
 	}

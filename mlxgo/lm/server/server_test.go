@@ -3,9 +3,11 @@ package server
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -284,4 +286,129 @@ func TestStopperHoldsBackPartialStops(t *testing.T) {
 	if got := strings.Join(out, "|"); got != "ab|c|ENx|y" {
 		t.Fatalf("emitted %q, want %q", got, "ab|c|ENx|y")
 	}
+}
+
+// TestStreamedChunksAreWholeCharacters serves the walkthrough model with
+// tokenizers whose ids 256-511 are pieces of multi-byte characters (byte-level
+// BPE, then byte fallback), so generated text is full of characters split
+// over several tokens: no SSE chunk may show a character that a later chunk
+// completes (it would read U+FFFD), so every run of chunks is a prefix of the
+// whole text, and the whole equals decoding all generated ids at once.
+func TestStreamedChunksAreWholeCharacters(t *testing.T) {
+	testServer(t) // loads the model
+	for _, tok := range []*tokenizer.Tokenizer{splitCharTokenizer(t, false), splitCharTokenizer(t, true)} {
+		s := New(tsModel, tok, "split-chars")
+		s.Log = discardLogger
+		hs := httptest.NewServer(s.Handler())
+		defer hs.Close()
+		const prompt = "Once upon a time"
+		for seed := range 8 {
+			opts := generate.Options{MaxTokens: 40, Temp: 1, TopP: s.TopP, Seed: uint64(seed), EOS: s.eos}
+			ids, _ := generate.Tokens(tsModel, tok.Encode(prompt, true), opts, nil)
+			if n := len(ids); n > 0 && slices.Contains(s.eos, ids[n-1]) {
+				ids = ids[:n-1]
+			}
+			want := tok.Decode(ids, true)
+			body := fmt.Sprintf(`{"prompt": %q, "max_tokens": 40, "temperature": 1, "seed": %d, "stream": true}`, prompt, seed)
+			resp, err := http.Post(hs.URL+"/v1/completions", "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc := bufio.NewScanner(resp.Body)
+			got := ""
+			for sc.Scan() {
+				data, ok := strings.CutPrefix(sc.Text(), "data: ")
+				if !ok || data == "[DONE]" {
+					continue
+				}
+				var c struct{ Choices []struct{ Text string } }
+				if err := json.Unmarshal([]byte(data), &c); err != nil {
+					t.Fatal(err)
+				}
+				for _, ch := range c.Choices {
+					got += ch.Text
+					if !strings.HasPrefix(want, got) {
+						t.Fatalf("seed %d: chunk %q makes the stream %q, not a prefix of %q", seed, ch.Text, got, want)
+					}
+				}
+			}
+			resp.Body.Close()
+			if got != want {
+				t.Fatalf("seed %d: streamed %q, decoded at once %q", seed, got, want)
+			}
+			if seed == 0 {
+				t.Logf("%q", want)
+			}
+		}
+	}
+}
+
+// splitCharTokenizer returns a 512-token tokenizer: ids 0-255 are the bytes
+// (GPT-2 characters, or <0xNN> with byteFallback) and ids 256-511 are whole
+// CJK characters or (byte-level) pieces that end inside a character or
+// start with a character's last byte.
+func splitCharTokenizer(t *testing.T, byteFallback bool) *tokenizer.Tokenizer {
+	t.Helper()
+	var gpt2 [256]rune // GPT-2's printable stand-ins for bytes
+	n := 0
+	for b := range 256 {
+		if '!' <= b && b <= '~' || 0xA1 <= b && b <= 0xAC || 0xAE <= b && b <= 0xFF {
+			gpt2[b] = rune(b)
+		} else {
+			gpt2[b] = rune(256 + n)
+			n++
+		}
+	}
+	piece := func(bs []byte) string {
+		if byteFallback {
+			return string(bs)
+		}
+		var sb strings.Builder
+		for _, b := range bs {
+			sb.WriteRune(gpt2[b])
+		}
+		return sb.String()
+	}
+	vocab := map[string]int{}
+	for b := range 256 {
+		if byteFallback {
+			vocab[fmt.Sprintf("<0x%02X>", b)] = b
+		} else {
+			vocab[string(gpt2[b])] = b
+		}
+	}
+	for k := range 256 {
+		ch := []byte(string(rune(0x4E00 + k)))
+		bs := ch
+		if !byteFallback { // byte-level tokens may hold any bytes
+			switch k % 3 {
+			case 0: // a letter and the first two bytes of a character
+				bs = append([]byte{byte('a' + k%26)}, ch[:2]...)
+			case 1: // the last byte of a character and a letter
+				bs = []byte{ch[2], byte('a' + k%26)}
+			}
+		}
+		vocab[piece(bs)] = 256 + k
+	}
+	if len(vocab) != 512 {
+		t.Fatalf("the vocabulary has %d distinct tokens, want 512", len(vocab))
+	}
+	js := map[string]any{"version": "1.0", "added_tokens": []any{},
+		"model": map[string]any{"type": "BPE", "vocab": vocab, "merges": []any{}, "byte_fallback": byteFallback}}
+	if byteFallback {
+		js["decoder"] = map[string]any{"type": "Sequence", "decoders": []any{
+			map[string]any{"type": "ByteFallback"}, map[string]any{"type": "Fuse"}}}
+	} else {
+		js["pre_tokenizer"] = map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}
+		js["decoder"] = map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}
+	}
+	data, err := json.Marshal(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := tokenizer.FromJSON(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }

@@ -59,5 +59,6 @@
 // # Streaming
 //
 // NewStreamDecoder turns generated ids into text pieces that never split a
-// UTF-8 character, like the Rust library's DecodeStream.
+// UTF-8 character, like the Rust library's DecodeStream; the pieces add up
+// to Decode of all the ids, byte-fallback runs included.
 package tokenizer
