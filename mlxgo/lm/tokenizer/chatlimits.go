@@ -195,9 +195,18 @@ var (
 )
 
 // boundTemplate rewrites a parsed template in place: loop and macro bodies
-// run under guards, and +, * and ~ call binop.
-func boundTemplate(root *nodes.Template) {
+// run under guards, +, * and ~ call binop, and conditional expressions call
+// condName with their branches' index in the list returned.
+func boundTemplate(root *nodes.Template) []condBranches {
 	seen := map[uintptr]bool{}
+	var branches []condBranches
+	rewrite := func(f reflect.Value) {
+		if c, ok := operatorCall(f.Interface()); ok {
+			f.Set(reflect.ValueOf(c))
+		} else if c, ok := lazyConditional(f.Interface(), &branches); ok {
+			f.Set(reflect.ValueOf(c))
+		}
+	}
 	var walk func(v reflect.Value)
 	walk = func(v reflect.Value) {
 		switch v.Kind() {
@@ -230,14 +239,14 @@ func boundTemplate(root *nodes.Template) {
 				}
 				walk(f)
 				if f.CanSet() && (f.Type() == exprType || f.Type() == nodeType) {
-					rewriteOperator(f)
+					rewrite(f)
 				}
 			}
 		case reflect.Slice, reflect.Array:
 			for i := 0; i < v.Len(); i++ {
 				walk(v.Index(i))
 				if e := v.Index(i); e.CanSet() && (e.Type() == exprType || e.Type() == nodeType) {
-					rewriteOperator(e)
+					rewrite(e)
 				}
 			}
 		case reflect.Map:
@@ -247,18 +256,15 @@ func boundTemplate(root *nodes.Template) {
 				if v.Type().Elem() == exprType {
 					if c, ok := operatorCall(iter.Value().Interface()); ok {
 						v.SetMapIndex(iter.Key(), reflect.ValueOf(c))
+					} else if c, ok := lazyConditional(iter.Value().Interface(), &branches); ok {
+						v.SetMapIndex(iter.Key(), reflect.ValueOf(c))
 					}
 				}
 			}
 		}
 	}
 	walk(reflect.ValueOf(root))
-}
-
-func rewriteOperator(f reflect.Value) {
-	if c, ok := operatorCall(f.Interface()); ok {
-		f.Set(reflect.ValueOf(c))
-	}
+	return branches
 }
 
 // operatorCall turns a +, * or ~ expression into a call of binop.
