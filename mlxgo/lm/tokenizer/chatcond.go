@@ -322,6 +322,11 @@ func condFunc(branches []condBranches) func(*exec.Evaluator, *exec.VarArgs) *exe
 		if len(va.Args) != 2 || !va.Args[1].IsInteger() || va.Args[1].Integer() >= len(branches) {
 			return exec.AsValue(fmt.Errorf("tokenizer: %s called with arguments %v", condName, va.Args))
 		}
+		if b := budgetOf(e.Environment.Context); b == nil {
+			return exec.AsValue(fmt.Errorf("tokenizer: chat template rendered without limits"))
+		} else if err := b.step(); err != nil {
+			return exec.AsValue(err)
+		}
 		br := branches[va.Args[1].Integer()]
 		if va.Args[0].IsTrue() {
 			return e.Eval(br.then)

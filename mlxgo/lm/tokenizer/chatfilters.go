@@ -148,13 +148,13 @@ func boundFilters(fs *exec.FilterSet) {
 	}
 }
 
-// boundStrMethods is gonja's string methods, each checked like a filter
-// against b (methods see no context, so the set is made for each render).
 // pyStrip are str.strip, lstrip and rstrip without arguments.
 var pyStrip = map[string]func(string, func(rune) bool) string{
 	"strip": strings.TrimFunc, "lstrip": strings.TrimLeftFunc, "rstrip": strings.TrimRightFunc,
 }
 
+// boundStrMethods is gonja's string methods, each checked like a filter
+// against b (methods see no context, so the set is made for each render).
 func boundStrMethods(ms *exec.MethodSet[string], b *budget) *exec.MethodSet[string] {
 	out := map[string]exec.Method[string]{}
 	for _, name := range strMethodNames {

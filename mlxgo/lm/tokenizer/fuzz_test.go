@@ -46,7 +46,7 @@ func FuzzLoadDir(f *testing.F) {
 }
 
 // fuzzLimits keep one fuzzed render short.
-var fuzzLimits = TemplateLimits{MaxRange: 1000, MaxLoopIterations: 10000, MaxDepth: 50, MaxBytes: 1 << 20, Timeout: 200 * time.Millisecond}
+var fuzzLimits = TemplateLimits{MaxRange: 1000, MaxLoopIterations: 10000, MaxDepth: 50, MaxBytes: 1 << 20, MaxSteps: 50_000, Timeout: 200 * time.Millisecond}
 
 // checkFuzzRender renders and checks that the limits held.
 func checkFuzzRender(t *testing.T, tok *Tokenizer, msgs []Message, opts ChatOptions) {
