@@ -5,7 +5,7 @@
 #   make bench         mlxgo against the PyTorch peer at batch 4×128, 1×512, 1×2048, table with ratios
 SHELL := /bin/bash
 GO ?= go
-APT_PACKAGES := libopenblas0-pthread libblis4-pthread openmpi-bin jupyter-nbconvert python3-nbclient jupyter-notebook python3-ipykernel jupyter-client chromium
+APT_PACKAGES := gcc libc6-dev libopenblas0-pthread libblis4-pthread openmpi-bin jupyter-nbconvert python3-nbclient jupyter-notebook python3-ipykernel jupyter-client chromium
 NPM_DIRS := widgets/node mlxgo/lm/tokenizer/oracle mlxgo/lm/gguf/llamacpp mlxgo/lm/server/client
 
 .PHONY: setup deps-apt deps-npm deps-go test walkthrough bench bench-go fuzz
@@ -28,9 +28,13 @@ deps-npm:
 deps-go:
 	$(GO) mod download
 
+# The engine's packages run a second time under the race detector (it needs cgo, hence
+# gcc and libc6-dev in APT_PACKAGES); their concurrency tests are written for it.
+RACE_PACKAGES := ./mlxgo/mx/... ./mlxgo/backend/... ./mlxgo/nn ./mlxgo/optim ./mlxgo/tree
 test: setup
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 40m ./...
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 30m $(RACE_PACKAGES)
 
 # Every parser fuzzed in turn, one worker (the machine is shared); FUZZTIME each.
 # Crashes land in the package's testdata/fuzz, where plain `go test` replays them.
