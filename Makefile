@@ -42,7 +42,7 @@ FUZZTIME ?= 10m
 FUZZ_TARGETS := ./mlxgo/lm/tokenizer:FuzzLoad ./mlxgo/lm/tokenizer:FuzzLoadDir ./mlxgo/lm/tokenizer:FuzzChatTemplate \
 	./mlxgo/lm/tokenizer:FuzzChatMessages ./mlxgo/lm/tokenizer:FuzzEncode ./mlxgo/lm:FuzzParseConfig \
 	./mlxgo/lm/data:FuzzLoadSplit ./mlxgo/lm/lora:FuzzAdapterConfig ./mlxgo/cmd/mlxgo:FuzzLoraYAML \
-	./kernel:FuzzStateFiles ./mlxgo/safetensors:FuzzOpen ./mlxgo/lm/server:FuzzRequestBody
+	./kernel:FuzzStateFiles ./mlxgo/safetensors:FuzzOpen ./mlxgo/lm/server:FuzzRequestBody ./mlxgo/lm/gguf:FuzzOllamaTemplate
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 	  echo "== $$t"; \

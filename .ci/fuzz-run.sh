@@ -4,6 +4,8 @@
 # directory with its own fuzz cache under OUT (default ./fuzz-out). Prints per target
 # the final exec count and any failure; new crashers land in OUT/crashers/<pkg>/<Fuzz>/,
 # to be copied into the package's testdata/fuzz/<Fuzz>/ where plain `go test` replays them.
+# Each new interesting input is minimized for at most FUZZMINIMIZETIME (default 10s, Go's
+# is 60s), during which a one-worker target does no other execs.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 fuzztime=${1:?usage: run.sh FUZZTIME [OUT] [FuzzName...]}
@@ -20,7 +22,8 @@ while read -r pkg name; do
 	mkdir -p "$dir/testdata/fuzz/$name"
 	(cd "$dir/testdata/fuzz/$name" && ls -A) >"$out/logs/$name.before"
 	(cd "$dir" && "$bin" -test.run='^$' -test.fuzz="^$name\$" -test.fuzztime="$fuzztime" \
-		-test.parallel=1 -test.fuzzcachedir="$out/cache/$name" >"$out/logs/$name.log" 2>&1
+		-test.parallel=1 -test.fuzzminimizetime="${FUZZMINIMIZETIME:-10s}" \
+		-test.fuzzcachedir="$out/cache/$name" >"$out/logs/$name.log" 2>&1
 	echo $? >"$out/logs/$name.rc") &
 	pids+=($!)
 	targets+=("$pkg $name")
