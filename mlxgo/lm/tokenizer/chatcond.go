@@ -246,6 +246,10 @@ func closingBracket(s string, open int) int {
 // rewritten): `A if C else B` becomes `__mlxgo_cond(C, A, B)`, with B
 // rewritten in turn (conditionals chain to the right).
 func rewritePart(s string) string {
+	if k := topLevelAssign(s); k >= 0 {
+		// A keyword argument or default, name=value: the value is the expression.
+		return s[:k+1] + rewritePart(s[k+1:])
+	}
 	i := topLevelWord(s, "if", 0)
 	if i < 0 || strings.TrimSpace(s[:i]) == "" {
 		return s

@@ -15,6 +15,7 @@ func TestRewriteConditionals(t *testing.T) {
 		`{# a if c else b #}{{ '{{ a if c else b }}' }}`: `{# a if c else b #}{{ '{{ a if c else b }}' }}`,
 		`{{ {'k': a if c else b} }}`:                     `{{ {'k': __mlxgo_cond( c , a , b)} }}`,
 		"{% raw %}{{ a if c else b }}{% endraw %}":       "{% raw %}{{ a if c else b }}{% endraw %}",
+		`{{ f(a, k=b if c else d) }}`:                    `{{ f(a, k=__mlxgo_cond( c , b , d)) }}`,
 		`{{ x.elsewhere if y.iffy else z }}`:             `{{ __mlxgo_cond( y.iffy , x.elsewhere , z) }}`,
 	}
 	for in, want := range cases {
