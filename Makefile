@@ -5,7 +5,7 @@
 #   make bench         mlxgo against the PyTorch peer at batch 4×128, 1×512, 1×2048, table with ratios
 SHELL := /bin/bash
 GO ?= go
-APT_PACKAGES := gcc libc6-dev libopenblas0-pthread libblis4-pthread openmpi-bin jupyter-nbconvert python3-nbclient jupyter-notebook python3-ipykernel jupyter-client chromium
+APT_PACKAGES := gcc libc6-dev python3-jinja2 libopenblas0-pthread libblis4-pthread openmpi-bin jupyter-nbconvert python3-nbclient jupyter-notebook python3-ipykernel jupyter-client chromium
 NPM_DIRS := widgets/node mlxgo/lm/tokenizer/oracle mlxgo/lm/gguf/llamacpp mlxgo/lm/server/client
 
 .PHONY: setup deps-apt deps-npm deps-go test walkthrough bench bench-go fuzz fuzz-bundle
