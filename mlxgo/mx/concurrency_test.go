@@ -110,6 +110,8 @@ func TestInFlightArrays(t *testing.T) {
 	}
 	x := mx.FromSlice([]float32{1, 2, 3})
 	gate := make(chan struct{})
+	release := sync.OnceFunc(func() { close(gate) })
+	defer release() // a failed check must not leave the evaluation (and its lock) held
 	y := mx.NewArray([]int{3}, mx.Float32, gatePrim{gate}, x)
 	wait := mx.AsyncEval(y)
 
@@ -130,7 +132,7 @@ func TestInFlightArrays(t *testing.T) {
 		t.Fatal("Evaluated returned while the evaluation computing the array was still running")
 	case <-time.After(50 * time.Millisecond):
 	}
-	close(gate)
+	release()
 	if !<-evaluated {
 		t.Error("Evaluated is false after the evaluation ended")
 	}

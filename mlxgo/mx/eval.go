@@ -69,11 +69,22 @@ func Eval(trees ...any) {
 func AsyncEval(trees ...any) (wait func()) {
 	outs := collectArrays(trees...)
 	evalMu.Lock()
+	started := false
+	defer func() {
+		if !started { // topoSort panicked
+			evalMu.Unlock()
+		}
+	}()
+	// The arrays count as in flight from the return of AsyncEval, not from whenever
+	// the goroutine starts.
+	tape, computed := topoSort(outs)
+	inFlight.Store(&computed)
 	done := make(chan struct{})
+	started = true
 	go func() {
 		defer close(done)
 		defer evalMu.Unlock()
-		evalArrays(outs)
+		evalTape(outs, tape, computed)
 	}()
 	return func() { <-done }
 }
@@ -81,11 +92,16 @@ func AsyncEval(trees ...any) (wait func()) {
 // evalArrays is Eval without the lock.
 func evalArrays(outs []*Array) {
 	tape, computed := topoSort(outs)
+	evalTape(outs, tape, computed)
+}
+
+// evalTape evaluates outs, given their tape and its set (topoSort), under the lock.
+func evalTape(outs, tape []*Array, computed map[*Array]bool) {
+	defer inFlight.Store(nil)
 	if len(tape) == 0 {
 		return
 	}
 	inFlight.Store(&computed)
-	defer inFlight.Store(nil)
 	requested := make(map[*Array]bool, len(outs))
 	for _, o := range outs {
 		requested[o] = true
