@@ -5,10 +5,10 @@
 #   make bench         mlxgo against the PyTorch peer at batch 4×128, 1×512, 1×2048, table with ratios
 SHELL := /bin/bash
 GO ?= go
-APT_PACKAGES := libopenblas0-pthread libblis4-pthread openmpi-bin jupyter-nbconvert python3-nbclient jupyter-notebook python3-ipykernel jupyter-client chromium
+APT_PACKAGES := gcc libc6-dev python3-jinja2 libopenblas0-pthread libblis4-pthread openmpi-bin jupyter-nbconvert python3-nbclient jupyter-notebook python3-ipykernel jupyter-client chromium
 NPM_DIRS := widgets/node mlxgo/lm/tokenizer/oracle mlxgo/lm/gguf/llamacpp mlxgo/lm/server/client
 
-.PHONY: setup deps-apt deps-npm deps-go test walkthrough bench bench-go fuzz
+.PHONY: setup deps-apt deps-npm deps-go test walkthrough bench bench-go fuzz fuzz-bundle
 
 setup: deps-apt deps-npm deps-go
 
@@ -28,9 +28,13 @@ deps-npm:
 deps-go:
 	$(GO) mod download
 
+# The engine's packages run a second time under the race detector (it needs cgo, hence
+# gcc and libc6-dev in APT_PACKAGES); their concurrency tests are written for it.
+RACE_PACKAGES := ./mlxgo/mx/... ./mlxgo/backend/... ./mlxgo/nn ./mlxgo/optim ./mlxgo/tree
 test: setup
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 40m ./...
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 30m $(RACE_PACKAGES)
 
 # Every parser fuzzed in turn, one worker (the machine is shared); FUZZTIME each.
 # Crashes land in the package's testdata/fuzz, where plain `go test` replays them.
@@ -38,13 +42,20 @@ FUZZTIME ?= 10m
 FUZZ_TARGETS := ./mlxgo/lm/tokenizer:FuzzLoad ./mlxgo/lm/tokenizer:FuzzLoadDir ./mlxgo/lm/tokenizer:FuzzChatTemplate \
 	./mlxgo/lm/tokenizer:FuzzChatMessages ./mlxgo/lm/tokenizer:FuzzEncode ./mlxgo/lm:FuzzParseConfig \
 	./mlxgo/lm/data:FuzzLoadSplit ./mlxgo/lm/lora:FuzzAdapterConfig ./mlxgo/cmd/mlxgo:FuzzLoraYAML \
-	./kernel:FuzzStateFiles ./mlxgo/safetensors:FuzzOpen
+	./kernel:FuzzStateFiles ./mlxgo/safetensors:FuzzOpen ./mlxgo/lm/server:FuzzRequestBody ./mlxgo/lm/gguf:FuzzOllamaTemplate
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 	  echo "== $$t"; \
 	  out=$$($(GO) test $${t%%:*} -run '^$$' -fuzz "^$${t##*:}$$" -fuzztime $(FUZZTIME) -parallel 1 2>&1); \
 	  echo "$$out" | grep -E 'execs: [0-9]+' | tail -1; echo "$$out" | grep -E -A20 '^--- FAIL' | head -30; \
 	done
+
+# The same targets as a bundle for a machine without Go (Linux amd64): stripped test
+# binaries, seed corpora and run.sh, which fuzzes every target at once, one worker each:
+#   tar xzf fuzz-bundle.tar.gz && fuzz-bundle/run.sh 10m fuzz-out
+FUZZ_BUNDLE ?= fuzz-bundle.tar.gz
+fuzz-bundle:
+	.ci/fuzz-bundle.sh $(FUZZ_BUNDLE) $(FUZZ_TARGETS)
 
 # make bench [THREADS=2] [BENCH_SHAPES="4x128 1x512 1x2048"] [BENCH_PRESET=smollm135]:
 # each shape runs mlxgo bench, then the PyTorch peer (mlxgo/cmd/benchtable/torch_lora_bench.py,

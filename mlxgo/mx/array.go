@@ -18,8 +18,9 @@ type Array struct {
 	prim   Primitive
 	inputs []*Array
 
-	node *backend.Node // what kernels see: shape, dtype, storage (nil until evaluated), layout
-	keep bool          // keep data after an Eval that did not ask for it
+	node    *backend.Node // what kernels see: shape, dtype, storage (nil until evaluated), layout
+	keep    bool          // keep data after an Eval that did not ask for it
+	adopted bool          // the release of node is registered (adopt)
 }
 
 // NewArray returns a lazy array of the given shape and dtype computed by p from inputs.
@@ -52,8 +53,16 @@ func fromStorage(shape []int, dt Dtype, st backend.Storage) *Array {
 }
 
 // adopt registers the release of a's storage for when a becomes unreachable; it is
-// called once a's node has been given storage.
-func (a *Array) adopt() { runtime.AddCleanup(a, releaseNode, a.node) }
+// called once a's node has been given storage, and again when an intermediate freed by
+// one Eval is recomputed by another: the release is registered once, or two cleanups
+// would free the node at once (runtime cleanups run concurrently) and hand its buffer
+// to the pool twice.
+func (a *Array) adopt() {
+	if !a.adopted {
+		a.adopted = true
+		runtime.AddCleanup(a, releaseNode, a.node)
+	}
+}
 
 func releaseNode(n *backend.Node) { n.Free() }
 
@@ -81,18 +90,22 @@ func (a *Array) Size() int { return numel(a.shape) }
 // NBytes returns the size of the array's elements in bytes.
 func (a *Array) NBytes() int { return a.Size() * a.dtype.Size() }
 
-// Evaluated reports whether the array holds data.
-func (a *Array) Evaluated() bool { return a.node.Storage != nil }
+// Evaluated reports whether the array holds data. Like Inputs, Primitive and Retain, it
+// first waits for an evaluation running now (an AsyncEval, another goroutine's Eval)
+// that computes the array.
+func (a *Array) Evaluated() bool { a.await(); return a.evaluated() }
+
+func (a *Array) evaluated() bool { return a.node.Storage != nil }
 
 // Inputs returns the arrays this one is computed from; an evaluated array has none.
-func (a *Array) Inputs() []*Array { return a.inputs }
+func (a *Array) Inputs() []*Array { a.await(); return a.inputs }
 
 // Primitive returns the operation that produces the array, or nil for an evaluated one.
-func (a *Array) Primitive() Primitive { return a.prim }
+func (a *Array) Primitive() Primitive { a.await(); return a.prim }
 
 // Retain marks the array so that an Eval which computes it as an intermediate keeps its
 // data (as if it had been passed to Eval) and returns the array.
-func (a *Array) Retain() *Array { a.keep = true; return a }
+func (a *Array) Retain() *Array { a.await(); a.keep = true; return a }
 
 func numel(shape []int) int { return backend.Numel(shape) }
 

@@ -42,6 +42,23 @@
 // the caller's file:line, as MLX raises. Everything that touches files returns an error
 // naming the file and the tensor or key at fault.
 //
+// # Concurrency
+//
+// Any number of goroutines may build and evaluate graphs at once: Eval (and AsyncEval,
+// Item, printing...) runs one evaluation at a time behind one lock, and the kernels
+// spread each op over the cores. Arrays that are already evaluated — model parameters,
+// loaded weights — may be shared read-only by every goroutine, as inputs of their
+// graphs and of their gradients. Arrays are immutable; there is nothing to lock.
+//
+// An unevaluated array must not be shared while another goroutine may evaluate a graph
+// that contains it: evaluation writes the arrays it computes (their data, and it detaches
+// the ones it keeps). Evaluate arrays before handing them to other goroutines. What is
+// detected: [Array.Evaluated], [Array.Inputs], [Array.Primitive] and [Array.Retain]
+// wait for a running evaluation that computes their array, and the transforms ([Grad],
+// [VJP]...) panic, naming the op and shape, when their graph goes through an array an
+// evaluation running now computes (it would otherwise see it half detached and give wrong
+// gradients).
+//
 // # Determinism
 //
 // Kernels split parallel work in a fixed way, so the same inputs give the same bits on every

@@ -27,7 +27,31 @@ func KernelCount() uint64 { return kernelCount.Load() }
 var (
 	evalMu      sync.Mutex
 	kernelCount atomic.Uint64
+	// inFlight is the set of arrays the running evaluation computes, nil when none
+	// runs. Evaluated, Inputs, Primitive and Retain wait for that evaluation to end;
+	// the transforms refuse to walk a graph through one of them (see the package
+	// documentation, Concurrency).
+	inFlight atomic.Pointer[map[*Array]bool]
 )
+
+// await waits for the running evaluation when it computes a.
+func (a *Array) await() {
+	if m := inFlight.Load(); m != nil && (*m)[a] {
+		evalMu.Lock()
+		evalMu.Unlock() //nolint:staticcheck // an empty critical section: waiting is the point
+	}
+}
+
+// refuseInFlight panics when a is being computed by a running evaluation: a graph
+// walk (a transform) through it would race with that evaluation and could see the
+// array half detached, giving wrong gradients silently.
+func refuseInFlight(op string, a *Array) {
+	if m := inFlight.Load(); m != nil && (*m)[a] {
+		panicf(op, "the graph goes through an array (op %s, shape %v) that an evaluation running "+
+			"now is computing: an unevaluated array was shared with another goroutine, or a graph "+
+			"given to AsyncEval was used before its wait; evaluate arrays (mx.Eval) before sharing them", opName(a), a.shape)
+	}
+}
 
 // Eval evaluates every array found in its arguments, which may be arrays or any pytree
 // of them (maps, slices, structs with exported fields, pointers). The arrays passed keep
@@ -45,21 +69,39 @@ func Eval(trees ...any) {
 func AsyncEval(trees ...any) (wait func()) {
 	outs := collectArrays(trees...)
 	evalMu.Lock()
+	started := false
+	defer func() {
+		if !started { // topoSort panicked
+			evalMu.Unlock()
+		}
+	}()
+	// The arrays count as in flight from the return of AsyncEval, not from whenever
+	// the goroutine starts.
+	tape, computed := topoSort(outs)
+	inFlight.Store(&computed)
 	done := make(chan struct{})
+	started = true
 	go func() {
 		defer close(done)
 		defer evalMu.Unlock()
-		evalArrays(outs)
+		evalTape(outs, tape, computed)
 	}()
 	return func() { <-done }
 }
 
 // evalArrays is Eval without the lock.
 func evalArrays(outs []*Array) {
-	tape := topoSort(outs)
+	tape, computed := topoSort(outs)
+	evalTape(outs, tape, computed)
+}
+
+// evalTape evaluates outs, given their tape and its set (topoSort), under the lock.
+func evalTape(outs, tape []*Array, computed map[*Array]bool) {
+	defer inFlight.Store(nil)
 	if len(tape) == 0 {
 		return
 	}
+	inFlight.Store(&computed)
 	requested := make(map[*Array]bool, len(outs))
 	for _, o := range outs {
 		requested[o] = true
@@ -68,7 +110,7 @@ func evalArrays(outs []*Array) {
 	uses := make(map[*Array]int, len(tape))
 	for _, a := range tape {
 		for _, in := range a.inputs {
-			if !in.Evaluated() {
+			if !in.evaluated() {
 				uses[in]++
 			}
 		}
@@ -106,14 +148,15 @@ func evalArrays(outs []*Array) {
 		}
 	})
 	for _, a := range tape {
-		if a.Evaluated() && (requested[a] || a.keep) {
+		if a.evaluated() && (requested[a] || a.keep) {
 			a.detach()
 		}
 	}
 }
 
-// topoSort returns the unevaluated arrays reachable from outs, inputs before users.
-func topoSort(outs []*Array) []*Array {
+// topoSort returns the unevaluated arrays reachable from outs, inputs before users,
+// and the same arrays as a set.
+func topoSort(outs []*Array) ([]*Array, map[*Array]bool) {
 	var tape []*Array
 	visited := map[*Array]bool{}
 	type frame struct {
@@ -122,7 +165,7 @@ func topoSort(outs []*Array) []*Array {
 	}
 	var stack []frame
 	for _, o := range outs {
-		if o == nil || o.Evaluated() || visited[o] {
+		if o == nil || o.evaluated() || visited[o] {
 			continue
 		}
 		visited[o] = true
@@ -132,7 +175,7 @@ func topoSort(outs []*Array) []*Array {
 			if top.i < len(top.a.inputs) {
 				in := top.a.inputs[top.i]
 				top.i++
-				if !in.Evaluated() && !visited[in] {
+				if !in.evaluated() && !visited[in] {
 					visited[in] = true
 					stack = append(stack, frame{in, 0})
 				}
@@ -148,7 +191,7 @@ func topoSort(outs []*Array) []*Array {
 			stack = stack[:len(stack)-1]
 		}
 	}
-	return tape
+	return tape, visited
 }
 
 var arrayType = reflect.TypeOf((*Array)(nil))

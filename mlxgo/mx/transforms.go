@@ -30,6 +30,9 @@ func backward(outs, cots, wrt []*Array) []*Array {
 		stack := []frame{{o, 0}}
 		for len(stack) > 0 {
 			top := &stack[len(stack)-1]
+			if top.i == 0 {
+				refuseInFlight("VJP", top.a)
+			}
 			if target[top.a] {
 				dep[top.a] = true
 				stack = stack[:len(stack)-1]

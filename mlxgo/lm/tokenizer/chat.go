@@ -134,6 +134,7 @@ func chatEnvironment() (*exec.Environment, *config.Config) {
 		ctx.Set("range", boundedRange)
 		ctx.Set(binopName, binop)
 		structures := exec.NewControlStructureSet(map[string]parser.ControlStructureParser{}).Update(builtins.ControlStructures)
+		_ = structures.Register("generation", parseGeneration)
 		for _, name := range refusedInChat {
 			_ = structures.Replace(name, func(p *parser.Parser, args *parser.Parser) (nodes.ControlStructure, error) {
 				return nil, p.Error(fmt.Sprintf("%q is not allowed in a chat template (it would read another file)", name), p.Current())
@@ -158,6 +159,7 @@ func chatEnvironment() (*exec.Environment, *config.Config) {
 type chatTemplate struct {
 	tpl    *exec.Template
 	loader loaders.Loader
+	cond   func(*exec.Evaluator, *exec.VarArgs) *exec.Value // condName
 }
 
 func compileTemplate(source string) (*chatTemplate, error) {
@@ -166,7 +168,7 @@ func compileTemplate(source string) (*chatTemplate, error) {
 	}
 	env, cfg := chatEnvironment()
 	const name = "/chat_template"
-	loader, err := loaders.NewMemoryLoader(map[string]string{name: source})
+	loader, err := loaders.NewMemoryLoader(map[string]string{name: rewriteConditionals(source)})
 	if err != nil {
 		return nil, err
 	}
@@ -174,8 +176,7 @@ func compileTemplate(source string) (*chatTemplate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chat template does not parse: %v", err)
 	}
-	boundTemplate(tpl.Root())
-	ct := &chatTemplate{tpl: tpl, loader: loader}
+	ct := &chatTemplate{tpl: tpl, loader: loader, cond: condFunc(boundTemplate(tpl.Root()))}
 	tplCache.Store(source, ct)
 	return ct, nil
 }
@@ -201,6 +202,7 @@ func renderTemplate(source, name string, vars map[string]any, limits TemplateLim
 		data.Set(k, v)
 	}
 	data.Set(budgetKey, b)
+	data.Set(condName, ct.cond)
 	data.Set("raise_exception", func(msg string) (string, error) {
 		raised = &TemplateError{Message: msg}
 		return "", raised

@@ -19,7 +19,19 @@ const jinjaOracle = `
 import json, sys
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from jinja2.ext import loopcontrols
+from jinja2.ext import Extension, loopcontrols
+from jinja2 import nodes
+from datetime import datetime
+
+class AssistantTracker(Extension):
+    # transformers' {% generation %} tag: renders its body.
+    tags = {"generation"}
+    def parse(self, parser):
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(["name:endgeneration"], drop_needle=True)
+        return nodes.CallBlock(self.call_method("_render", []), [], [], body).set_lineno(lineno)
+    def _render(self, caller):
+        return caller()
 
 def raise_exception(message):
     raise jinja2.exceptions.TemplateError(message)
@@ -27,9 +39,10 @@ def raise_exception(message):
 def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
     return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
 
-env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[loopcontrols])
+env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[AssistantTracker, loopcontrols])
 env.filters["tojson"] = tojson
 env.globals["raise_exception"] = raise_exception
+env.globals["strftime_now"] = lambda f: datetime.now().strftime(f)
 out = []
 for req in json.load(sys.stdin):
     try:
@@ -94,7 +107,8 @@ func readTemplate(t *testing.T, name string) string {
 // testdata/templates), rendered by the tests against jinja2 and under the
 // default limits.
 var realTemplates = []string{"llama3.jinja", "zephyr.jinja", "llama2.jinja", "qwen_tools.jinja", "features.jinja",
-	"gemma.jinja", "mistral.jinja", "phi3.jinja", "chatml.jinja"}
+	"gemma.jinja", "mistral.jinja", "phi3.jinja", "chatml.jinja",
+	"gemma3.jinja", "qwen3.jinja", "smollm3.jinja", "phi4mini.jinja", "llama3_2.jinja"}
 
 func chatCases(t *testing.T) []chatCase {
 	basic := []Message{
@@ -152,6 +166,13 @@ func chatCases(t *testing.T) []chatCase {
 			cases[i].opts.Extra = map[string]any{"floats": floats}
 		}
 	}
+	// A reasoning model's earlier answer (its thinking split off) and a
+	// content given as parts (Gemma 3).
+	thinking := []Message{{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "<think>\nadd\n</think>\n\n4"}, {"role": "user", "content": "3+3?"}}
+	parts := []Message{
+		{"role": "system", "content": []any{map[string]any{"type": "text", "text": " Be brief. "}}},
+		{"role": "user", "content": []any{map[string]any{"type": "image"}, map[string]any{"type": "text", "text": " What is it? "}}},
+	}
 	cases = append(cases,
 		chatCase{template: readTemplate(t, "qwen_tools.jinja"), messages: toolConv, opts: ChatOptions{AddGenerationPrompt: true, Tools: tools}},
 		chatCase{template: readTemplate(t, "qwen_tools.jinja"), messages: noSystem, opts: ChatOptions{Tools: tools}},
@@ -159,6 +180,15 @@ func chatCases(t *testing.T) []chatCase {
 		chatCase{template: readTemplate(t, "llama3.jinja"), messages: noSystem, opts: ChatOptions{Tools: tools, Extra: map[string]any{"tools_in_user_message": false, "date_string": "01 Jan 2026"}}},
 		chatCase{template: readTemplate(t, "features.jinja"), messages: basic, opts: ChatOptions{Extra: map[string]any{"extra_flag": true, "extra_number": 12.75, "floats": floats}}},
 		chatCase{template: readTemplate(t, "mistral.jinja"), messages: noSystem, opts: ChatOptions{Tools: tools, AddGenerationPrompt: true}},
+		chatCase{template: readTemplate(t, "qwen3.jinja"), messages: thinking, opts: ChatOptions{AddGenerationPrompt: true, Extra: map[string]any{"enable_thinking": false}}},
+		chatCase{template: readTemplate(t, "qwen3.jinja"), messages: toolConv, opts: ChatOptions{AddGenerationPrompt: true, Tools: tools}},
+		chatCase{template: readTemplate(t, "smollm3.jinja"), messages: thinking, opts: ChatOptions{AddGenerationPrompt: true, Extra: map[string]any{"enable_thinking": false}}},
+		chatCase{template: readTemplate(t, "smollm3.jinja"), messages: append([]Message{{"role": "system", "content": "Be brief. /no_think  "}}, noSystem...), opts: ChatOptions{AddGenerationPrompt: true}},
+		chatCase{template: readTemplate(t, "gemma3.jinja"), messages: parts, opts: ChatOptions{AddGenerationPrompt: true}},
+		chatCase{template: readTemplate(t, "phi4mini.jinja"), messages: []Message{{"role": "system", "content": "S", "tools": `[{"name": "f"}]`}, {"role": "user", "content": "Hi"}}, opts: ChatOptions{AddGenerationPrompt: true}},
+		chatCase{template: readTemplate(t, "llama3_2.jinja"), messages: llama3Tool, opts: ChatOptions{AddGenerationPrompt: true, Tools: tools, Extra: map[string]any{"date_string": "02 Dec 2026"}}},
+		chatCase{template: readTemplate(t, "gemma3.jinja"), messages: []Message{{"role": "user", "content": "a"}, {"role": "user", "content": "b"}},
+			wantErr: "Conversation roles must alternate user/assistant/user/assistant/..."},
 		chatCase{template: readTemplate(t, "llama2.jinja"), messages: []Message{{"role": "user", "content": "a"}, {"role": "user", "content": "b"}},
 			wantErr: "Conversation roles must alternate user/assistant/user/assistant/..."},
 		chatCase{template: readTemplate(t, "llama3.jinja"), messages: []Message{{"role": "system", "content": "s"}}, opts: ChatOptions{Tools: tools},
@@ -210,8 +240,11 @@ func TestStrftime(t *testing.T) {
 func TestChatTemplatesKnown(t *testing.T) {
 	msgs := []Message{{"role": "system", "content": "S"}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}}
 	want := map[string]string{
-		"zephyr.jinja": "<|system|>\nS</s>\n<|user|>\nHi</s>\n<|assistant|>\nYo</s>\n<|assistant|>\n",
-		"llama2.jinja": "<s>[INST] <<SYS>>\nS\n<</SYS>>\n\nHi [/INST] Yo </s>",
+		"zephyr.jinja":   "<|system|>\nS</s>\n<|user|>\nHi</s>\n<|assistant|>\nYo</s>\n<|assistant|>\n",
+		"llama2.jinja":   "<s>[INST] <<SYS>>\nS\n<</SYS>>\n\nHi [/INST] Yo </s>",
+		"gemma3.jinja":   "<s><start_of_turn>user\nS\n\nHi<end_of_turn>\n<start_of_turn>model\nYo<end_of_turn>\n<start_of_turn>model\n",
+		"phi4mini.jinja": "<|system|>S<|end|><|user|>Hi<|end|><|assistant|>Yo<|end|><|assistant|>",
+		"qwen3.jinja":    "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\nYo<|im_end|>\n<|im_start|>assistant\n",
 		"llama3.jinja": "<s><|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\nS<|eot_id|>" +
 			"<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nYo<|eot_id|>" +
 			"<|start_header_id|>assistant<|end_header_id|>\n\n",

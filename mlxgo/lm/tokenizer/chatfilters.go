@@ -2,7 +2,9 @@ package tokenizer
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/nikolalohinski/gonja/v2/exec"
 )
@@ -146,6 +148,11 @@ func boundFilters(fs *exec.FilterSet) {
 	}
 }
 
+// pyStrip are str.strip, lstrip and rstrip without arguments.
+var pyStrip = map[string]func(string, func(rune) bool) string{
+	"strip": strings.TrimFunc, "lstrip": strings.TrimLeftFunc, "rstrip": strings.TrimRightFunc,
+}
+
 // boundStrMethods is gonja's string methods, each checked like a filter
 // against b (methods see no context, so the set is made for each render).
 func boundStrMethods(ms *exec.MethodSet[string], b *budget) *exec.MethodSet[string] {
@@ -158,6 +165,15 @@ func boundStrMethods(ms *exec.MethodSet[string], b *budget) *exec.MethodSet[stri
 		out[name] = func(self string, selfValue *exec.Value, args *exec.VarArgs) (any, error) {
 			if err := b.fits("method "+name, preSize(name, selfValue, args)); err != nil {
 				return nil, err
+			}
+			if trim, ok := pyStrip[name]; ok && len(args.Args) == 0 && len(args.KwArgs) == 0 {
+				// gonja's default cutset is the rune ' ', which it then refuses;
+				// Python strips whitespace.
+				return trim(self, unicode.IsSpace), nil
+			}
+			if name == "replace" && len(args.Args) == 2 && args.KwArgs["count"] == nil {
+				// gonja requires count; Python's str.replace defaults it to -1, all.
+				args = &exec.VarArgs{Args: append(slices.Clone(args.Args), exec.AsValue(-1)), KwArgs: args.KwArgs}
 			}
 			res, err := m(self, selfValue, args)
 			if err == nil {

@@ -20,7 +20,7 @@ const (
 
 // blockOpeners are the tags that need an end tag.
 var blockOpeners = map[string]bool{"if": true, "for": true, "macro": true, "call": true, "filter": true,
-	"block": true, "with": true, "raw": true, "autoescape": true}
+	"block": true, "with": true, "raw": true, "autoescape": true, "generation": true}
 
 // checkSource refuses a template source too long or nested too deeply to
 // parse safely; the reason is returned as a limit description.
