@@ -83,20 +83,9 @@ func softmaxRows(p []float32, i0, i1, n int, d sdpaDims, causal bool, lse []floa
 	for i := i0; i < i1; i++ {
 		row := p[(i-i0)*n : (i-i0+1)*n]
 		vis := min(d.visible(i, causal), n)
-		m := float32(math.Inf(-1))
-		for _, x := range row[:vis] {
-			m = max(m, x)
-		}
-		var s float64
-		for j, x := range row[:vis] {
-			e := expNeg(x - m)
-			row[j] = e
-			s += float64(e)
-		}
-		inv := float32(1 / s)
-		for j := range row[:vis] {
-			row[j] *= inv
-		}
+		m := maxVec(row[:vis])
+		s := expSubSum(row[:vis], row[:vis], m)
+		scaleVec(row[:vis], float32(1/s))
 		clear(row[vis:])
 		if lse != nil {
 			lse[i] = m + float32(math.Log(s))
@@ -152,14 +141,9 @@ func attnBackward(dq, dk, dv, q, k, v, dO []float32, d sdpaDims, scale float32, 
 		blas.Sgemm(false, true, rows, n, d.Dv, 1, doh[i0*d.Dv:], d.Dv, vh, d.Dv, 0, dp, n)
 		for r := 0; r < rows; r++ {
 			pr, dr := p[r*n:(r+1)*n], dp[r*n:(r+1)*n]
-			var dot float32
-			for j := range pr {
-				dot += pr[j] * dr[j]
-			}
+			dot := dotVec(pr, dr)
 			delta[bh*d.L+i0+r] = dot
-			for j := range pr {
-				dr[j] = pr[j] * (dr[j] - dot) * scale
-			}
+			softmaxGradRow(dr, pr, dot, scale)
 		}
 		blas.Sgemm(false, false, rows, d.D, n, 1, dp, n, kh, d.D, 0, dq[(bh*d.L+i0)*d.D:], d.D)
 	})
@@ -197,15 +181,10 @@ func attnBackward(dq, dk, dv, q, k, v, dO []float32, d sdpaDims, scale float32, 
 				vis := d.visible(i, causal) - j0 // keys of this block row i sees
 				l, dl := lse[bh*d.L+i], delta[bh*d.L+i]
 				pr, dr := p[r*cols:(r+1)*cols], dp[r*cols:(r+1)*cols]
-				for j := range pr {
-					if j >= vis {
-						pr[j], dr[j] = 0, 0
-						continue
-					}
-					e := expNeg(min(pr[j]-l, 0))
-					pr[j] = e
-					dr[j] = e * (dr[j] - dl) * scale
-				}
+				vis = min(max(vis, 0), cols)
+				expGradRow(pr[:vis], dr[:vis], l, dl, scale)
+				clear(pr[vis:])
+				clear(dr[vis:])
 			}
 			blas.Sgemm(true, false, cols, d.Dv, rows, 1, p, cols, doh, d.Dv, 1, dvg, d.Dv)
 			blas.Sgemm(true, false, cols, d.D, rows, 1, dp, cols, qh, d.D, 1, dkg, d.D)
