@@ -26,22 +26,48 @@ func bcastStrides(in, out []int) []int {
 	return st
 }
 
-// bcastIndex calls f(o, ia, ib) over every output position with the matching input
-// offsets, running whole inner rows at a time.
+// bcastLoop calls f(o, ia, ib, n, da, db) for every row of the output (its run along the
+// last axis: n elements from offset o, reading inputs from offsets ia and ib with steps da
+// and db).
 func bcastLoop(shape, sa, sb []int, f func(o, ia, ib, n, da, db int)) {
 	n := len(shape)
-	total := backend.Numel(shape)
-	if total == 0 {
+	if backend.Numel(shape) == 0 {
 		return
 	}
 	if n == 0 {
 		f(0, 0, 0, 1, 0, 0)
 		return
 	}
+	bcastRows(shape, sa, sb, 0, backend.Numel(shape)/shape[n-1], f)
+}
+
+// bcastParallel is bcastLoop with the rows split across cores when there are at least
+// grain elements per core; f must write only its own rows.
+func bcastParallel(shape, sa, sb []int, grain int, f func(o, ia, ib, n, da, db int)) {
+	n := len(shape)
+	if n == 0 || backend.Numel(shape) == 0 {
+		bcastLoop(shape, sa, sb, f)
+		return
+	}
+	inner := shape[n-1]
+	parallelFor(backend.Numel(shape)/inner, max(1, grain/max(inner, 1)), func(lo, hi int) {
+		bcastRows(shape, sa, sb, lo, hi, f)
+	})
+}
+
+// bcastRows is bcastLoop over rows [lo, hi) of a shape of at least one axis.
+func bcastRows(shape, sa, sb []int, lo, hi int, f func(o, ia, ib, n, da, db int)) {
+	n := len(shape)
 	inner := shape[n-1]
 	idx := make([]int, n)
 	ia, ib := 0, 0
-	for o := 0; o < total; o += inner {
+	for d, r := n-2, lo; d >= 0; d-- {
+		idx[d] = r % shape[d]
+		r /= shape[d]
+		ia += idx[d] * sa[d]
+		ib += idx[d] * sb[d]
+	}
+	for o := lo * inner; o < hi*inner; o += inner {
 		f(o, ia, ib, inner, sa[n-1], sb[n-1])
 		for d := n - 2; d >= 0; d-- {
 			idx[d]++
@@ -196,9 +222,13 @@ func binary(p backend.Binary, in []*node, out *node) {
 		if len(x) == len(o) && len(y) == len(o) {
 			parallelFor(len(o), 1<<15, func(lo, hi int) { floatVV(p.Kind, o[lo:hi], x[lo:hi], y[lo:hi]) })
 		} else {
-			bcastLoop(out.Shape, sa, sb, func(oi, ia, ib, n, da, db int) {
-				if da == 1 && db == 0 {
+			bcastParallel(out.Shape, sa, sb, 1<<15, func(oi, ia, ib, n, da, db int) {
+				switch {
+				case da == 1 && db == 0:
 					floatVS(p.Kind, o[oi:oi+n], x[ia:ia+n], y[ib])
+					return
+				case da == 1 && db == 1:
+					floatVV(p.Kind, o[oi:oi+n], x[ia:ia+n], y[ib:ib+n])
 					return
 				}
 				for j := 0; j < n; j++ {
@@ -250,9 +280,17 @@ func floatVS(k backend.BinaryKind, o, x []float32, y float32) {
 		for i := range o {
 			o[i] = x[i] + y
 		}
+	case backend.Subtract:
+		for i := range o {
+			o[i] = x[i] - y
+		}
 	case backend.Multiply:
 		for i := range o {
 			o[i] = x[i] * y
+		}
+	case backend.Divide:
+		for i := range o {
+			o[i] = x[i] / y
 		}
 	default:
 		for i := range o {
