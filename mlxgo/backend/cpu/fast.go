@@ -113,7 +113,12 @@ func layerNorm(p backend.LayerNorm, in []*node, out *node) {
 }
 
 func rope(p backend.RoPE, in []*node, out *node) {
-	x := floats(in[0])
+	// Rows are read in place when they are unit-stride (the heads of a transposed
+	// projection), so the input is not first copied.
+	x, rowOff, inPlace := rowsOf(in[0])
+	if !inPlace {
+		x = floats(in[0])
+	}
 	n := in[0].Ndim()
 	L, D := in[0].Shape[n-2], in[0].Shape[n-1]
 	o, commit := outFloats(out)
@@ -132,11 +137,15 @@ func rope(p backend.RoPE, in []*node, out *node) {
 			}
 		}
 	})
-	rows := len(x) / max(D, 1)
+	rows := len(o) / max(D, 1)
 	parallelFor(rows, max(1, 1<<14/max(D, 1)), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			t := r % L
-			xr, or := x[r*D:(r+1)*D], o[r*D:(r+1)*D]
+			xo := r * D
+			if inPlace {
+				xo = rowOff(r)
+			}
+			xr, or := x[xo:xo+D], o[r*D:(r+1)*D]
 			c, s := cos[t*half:(t+1)*half], sin[t*half:(t+1)*half]
 			copy(or[2*half:], xr[2*half:])
 			if p.Traditional {

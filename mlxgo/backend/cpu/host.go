@@ -282,3 +282,30 @@ func gather[T any](dst, src []T, a *node) {
 		}
 	})
 }
+
+// rowsOf returns a float32 view of a's storage and the storage offset of each of its
+// rows (runs along the last axis) when a is float32 host storage whose last axis has
+// unit stride, so a kernel can read a transposed or sliced input in place; otherwise
+// ok is false.
+func rowsOf(a *node) (data []float32, rowOff func(r int) int, ok bool) {
+	n := a.Ndim()
+	if a.Dtype != backend.Float32 || n == 0 {
+		return nil, nil, false
+	}
+	if _, host := a.Storage.(backend.HostStorage); !host {
+		return nil, nil, false
+	}
+	st := a.StridesOrDefault()
+	if st[n-1] != 1 && a.Shape[n-1] != 1 {
+		return nil, nil, false
+	}
+	shape := a.Shape[:n-1]
+	return viewAs[float32](storageBytes(a)), func(r int) int {
+		off := a.Offset
+		for d := len(shape) - 1; d >= 0; d-- {
+			off += r % shape[d] * st[d]
+			r /= shape[d]
+		}
+		return off
+	}, true
+}
