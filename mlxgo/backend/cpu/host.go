@@ -84,11 +84,13 @@ func floats(a *node) []float32 {
 		return viewAs[float32](b)
 	case backend.Float16:
 		out := make([]float32, c.Size())
-		half.F16sToF32s(out, viewAs[uint16](b))
+		h := viewAs[uint16](b)
+		parallelFor(len(out), 1<<15, func(lo, hi int) { half.F16sToF32s(out[lo:hi], h[lo:hi]) })
 		return out
 	case backend.Bfloat16:
 		out := make([]float32, c.Size())
-		half.BF16sToF32s(out, viewAs[uint16](b))
+		h := viewAs[uint16](b)
+		parallelFor(len(out), 1<<15, func(lo, hi int) { half.BF16sToF32s(out[lo:hi], h[lo:hi]) })
 		return out
 	}
 	ints := ints(c)
@@ -173,9 +175,11 @@ func storeFloats(out *node, v []float32) {
 	case backend.Float32:
 		copy(viewAs[float32](b), v)
 	case backend.Float16:
-		half.F32sToF16s(viewAs[uint16](b), v)
+		h := viewAs[uint16](b)
+		parallelFor(len(v), 1<<15, func(lo, hi int) { half.F32sToF16s(h[lo:hi], v[lo:hi]) })
 	case backend.Bfloat16:
-		half.F32sToBF16s(viewAs[uint16](b), v)
+		h := viewAs[uint16](b)
+		parallelFor(len(v), 1<<15, func(lo, hi int) { half.F32sToBF16s(h[lo:hi], v[lo:hi]) })
 	default:
 		iv := make([]int64, len(v))
 		for i, f := range v {

@@ -67,17 +67,19 @@ func reduce(p backend.Reduce, in []*node, out *node) {
 				f[i] = float32(v)
 			}
 		}
-		for i := 0; i < rows; i++ {
-			row := f[i*r : (i+1)*r]
-			best := 0
-			for j, v := range row {
-				if (p.Kind == backend.ArgMax && (v > row[best] || (v != v && row[best] == row[best]))) ||
-					(p.Kind == backend.ArgMin && (v < row[best] || (v != v && row[best] == row[best]))) {
-					best = j
+		parallelFor(rows, max(1, 1<<14/max(r, 1)), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				row := f[i*r : (i+1)*r]
+				best := 0
+				for j, v := range row {
+					if (p.Kind == backend.ArgMax && (v > row[best] || (v != v && row[best] == row[best]))) ||
+						(p.Kind == backend.ArgMin && (v < row[best] || (v != v && row[best] == row[best]))) {
+						best = j
+					}
 				}
+				o[i] = int64(best)
 			}
-			o[i] = int64(best)
-		}
+		})
 		commit()
 		return
 	}
@@ -185,22 +187,24 @@ func cumsum(p backend.Cumsum, in []*node, out *node) {
 	if out.Dtype.IsFloat() {
 		x := floats(in[0])
 		o, commit := outFloats(out)
-		for i := 0; i*r < len(x); i++ {
-			var acc float64
-			for jj := 0; jj < r; jj++ {
-				j := jj
-				if p.Reverse {
-					j = r - 1 - jj
-				}
-				if p.Inclusive {
-					acc += float64(x[i*r+j])
-					o[i*r+j] = float32(acc)
-				} else {
-					o[i*r+j] = float32(acc)
-					acc += float64(x[i*r+j])
+		parallelFor(len(x)/max(r, 1), max(1, 1<<14/max(r, 1)), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				var acc float64
+				for jj := 0; jj < r; jj++ {
+					j := jj
+					if p.Reverse {
+						j = r - 1 - jj
+					}
+					if p.Inclusive {
+						acc += float64(x[i*r+j])
+						o[i*r+j] = float32(acc)
+					} else {
+						o[i*r+j] = float32(acc)
+						acc += float64(x[i*r+j])
+					}
 				}
 			}
-		}
+		})
 		commit()
 		return
 	}

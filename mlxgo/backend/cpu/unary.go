@@ -165,7 +165,7 @@ func where(_ backend.Where, in []*node, out *node) {
 	sy := bcastStrides(in[2].Shape, shape)
 	// Expand the condition to the output shape first, then select.
 	cond := make([]bool, out.Size())
-	bcastLoop(shape, sc, sc, func(o, ia, _, n, da, _ int) {
+	bcastParallel(shape, sc, sc, 1<<15, func(o, ia, _, n, da, _ int) {
 		for j := 0; j < n; j++ {
 			cond[o+j] = c[ia+j*da] != 0
 		}
@@ -173,7 +173,7 @@ func where(_ backend.Where, in []*node, out *node) {
 	if out.Dtype.IsFloat() {
 		x, y := floats(in[1]), floats(in[2])
 		o, commit := outFloats(out)
-		bcastLoop(shape, sx, sy, func(oi, ia, ib, n, da, db int) {
+		bcastParallel(shape, sx, sy, 1<<15, func(oi, ia, ib, n, da, db int) {
 			for j := 0; j < n; j++ {
 				if cond[oi+j] {
 					o[oi+j] = x[ia+j*da]
@@ -203,7 +203,7 @@ func astype(_ backend.AsType, in []*node, out *node) {
 	if out.Dtype.IsFloat() {
 		x := floats(in[0])
 		o, commit := outFloats(out)
-		copy(o, x)
+		parallelFor(len(o), 1<<16, func(lo, hi int) { copy(o[lo:hi], x[lo:hi]) })
 		commit()
 		return
 	}
