@@ -7,8 +7,53 @@ import (
 )
 
 // haveVec reports whether the AVX2+FMA kernels of vecmath_amd64.s run; without them
-// the loops of vecmath.go do.
+// the loops of vecmath.go do. Where the CPU has AVX-512 the exponential kernels run
+// 16 floats at a time instead (vecmath_avx512_amd64.s).
 var haveVec = xcpu.X86.HasAVX2 && xcpu.X86.HasFMA
+
+// The exponential kernels in use, and the floats they take at a time.
+var (
+	expBlock                      = 8
+	expK, sigmoidK, siluK         = expAVX2, sigmoidAVX2, siluAVX2
+	siluGradK                     = siluGradAVX2
+	expSubSumK, sumExpSubK, expGK = expSubSumAVX2, sumExpSubAVX2, expGradAVX2
+)
+
+func init() { useAVX512(haveVec && xcpu.X86.HasAVX512F) }
+
+// useAVX512 selects the AVX-512 or the AVX2 kernels.
+func useAVX512(on bool) {
+	if on {
+		expBlock = 16
+		expK, sigmoidK, siluK, siluGradK = expAVX512, sigmoidAVX512, siluAVX512, siluGradAVX512
+		expSubSumK, sumExpSubK, expGK = expSubSumAVX512, sumExpSubAVX512, expGradAVX512
+		return
+	}
+	expBlock = 8
+	expK, sigmoidK, siluK, siluGradK = expAVX2, sigmoidAVX2, siluAVX2, siluGradAVX2
+	expSubSumK, sumExpSubK, expGK = expSubSumAVX2, sumExpSubAVX2, expGradAVX2
+}
+
+//go:noescape
+func expAVX512(dst, src *float32, n int)
+
+//go:noescape
+func sigmoidAVX512(dst, src *float32, n int)
+
+//go:noescape
+func siluAVX512(dst, src *float32, n int)
+
+//go:noescape
+func siluGradAVX512(dst, x, gr *float32, n int)
+
+//go:noescape
+func expSubSumAVX512(dst, src *float32, n int, m float32) float64
+
+//go:noescape
+func sumExpSubAVX512(src *float32, n int, m float32) float64
+
+//go:noescape
+func expGradAVX512(p, dp *float32, n int, l, dl, scale float32)
 
 //go:noescape
 func expAVX2(dst, src *float32, n int)
@@ -43,19 +88,20 @@ func dotAVX2(x, y *float32, n int) float32
 //go:noescape
 func softmaxGradAVX2(dp, p *float32, n int, dot, scale float32)
 
-// The assembly takes whole blocks of 8; each wrapper runs the rest of a slice
-// through one block padded with a neutral value.
+// The assembly takes whole blocks (of expBlock floats for the exponential kernels, 8
+// for the others); each wrapper runs the rest of a slice through one block padded
+// with a neutral value.
 
 // unaryVec runs k over the blocks of src and a padded copy of its tail.
 func unaryVec(k func(dst, src *float32, n int), dst, src []float32) {
-	n := len(src) &^ 7
+	n := len(src) / expBlock * expBlock
 	if n > 0 {
 		k(&dst[0], &src[0], n)
 	}
 	if r := len(src) - n; r > 0 {
-		var t [8]float32
+		var t [16]float32
 		copy(t[:], src[n:])
-		k(&t[0], &t[0], 8)
+		k(&t[0], &t[0], expBlock)
 		copy(dst[n:], t[:r])
 	}
 }
@@ -65,7 +111,7 @@ func expVec(dst, src []float32) {
 		expVecGo(dst, src)
 		return
 	}
-	unaryVec(expAVX2, dst[:len(src)], src)
+	unaryVec(expK, dst[:len(src)], src)
 }
 
 func sigmoidVec(dst, src []float32) {
@@ -73,7 +119,7 @@ func sigmoidVec(dst, src []float32) {
 		sigmoidVecGo(dst, src)
 		return
 	}
-	unaryVec(sigmoidAVX2, dst[:len(src)], src)
+	unaryVec(sigmoidK, dst[:len(src)], src)
 }
 
 func siluVec(dst, src []float32) {
@@ -81,7 +127,7 @@ func siluVec(dst, src []float32) {
 		siluVecGo(dst, src)
 		return
 	}
-	unaryVec(siluAVX2, dst[:len(src)], src)
+	unaryVec(siluK, dst[:len(src)], src)
 }
 
 func siluGradVec(dst, x, g []float32) {
@@ -90,15 +136,15 @@ func siluGradVec(dst, x, g []float32) {
 		return
 	}
 	dst, g = dst[:len(x)], g[:len(x)]
-	n := len(x) &^ 7
+	n := len(x) / expBlock * expBlock
 	if n > 0 {
-		siluGradAVX2(&dst[0], &x[0], &g[0], n)
+		siluGradK(&dst[0], &x[0], &g[0], n)
 	}
 	if r := len(x) - n; r > 0 {
-		var tx, tg [8]float32
+		var tx, tg [16]float32
 		copy(tx[:], x[n:])
 		copy(tg[:], g[n:])
-		siluGradAVX2(&tx[0], &tx[0], &tg[0], 8)
+		siluGradK(&tx[0], &tx[0], &tg[0], expBlock)
 		copy(dst[n:], tx[:r])
 	}
 }
@@ -109,15 +155,15 @@ func expSubSum(dst, src []float32, m float32) float64 {
 		return expSubSumGo(dst, src, m)
 	}
 	dst = dst[:len(src)]
-	n := len(src) &^ 7
+	n := len(src) / expBlock * expBlock
 	var s float64
 	if n > 0 {
-		s = expSubSumAVX2(&dst[0], &src[0], n, m)
+		s = expSubSumK(&dst[0], &src[0], n, m)
 	}
 	if r := len(src) - n; r > 0 {
-		t := negInf8()
+		t := negInf16()
 		copy(t[:], src[n:])
-		s += expSubSumAVX2(&t[0], &t[0], 8, m)
+		s += expSubSumK(&t[0], &t[0], expBlock, m)
 		copy(dst[n:], t[:r])
 	}
 	return s
@@ -128,15 +174,15 @@ func sumExpSub(src []float32, m float32) float64 {
 	if !haveVec {
 		return sumExpSubGo(src, m)
 	}
-	n := len(src) &^ 7
+	n := len(src) / expBlock * expBlock
 	var s float64
 	if n > 0 {
-		s = sumExpSubAVX2(&src[0], n, m)
+		s = sumExpSubK(&src[0], n, m)
 	}
 	if r := len(src) - n; r > 0 {
-		t := negInf8()
+		t := negInf16()
 		copy(t[:], src[n:])
-		s += sumExpSubAVX2(&t[0], 8, m)
+		s += sumExpSubK(&t[0], expBlock, m)
 	}
 	return s
 }
@@ -150,15 +196,15 @@ func expGradRow(p, dp []float32, l, dl, scale float32) {
 		return
 	}
 	dp = dp[:len(p)]
-	n := len(p) &^ 7
+	n := len(p) / expBlock * expBlock
 	if n > 0 {
-		expGradAVX2(&p[0], &dp[0], n, l, dl, scale)
+		expGK(&p[0], &dp[0], n, l, dl, scale)
 	}
 	if r := len(p) - n; r > 0 {
-		var tp, td [8]float32
+		var tp, td [16]float32
 		copy(tp[:], p[n:])
 		copy(td[:], dp[n:])
-		expGradAVX2(&tp[0], &td[0], 8, l, dl, scale)
+		expGK(&tp[0], &td[0], expBlock, l, dl, scale)
 		copy(p[n:], tp[:r])
 		copy(dp[n:], td[:r])
 	}
@@ -219,7 +265,9 @@ func softmaxGradRow(dp, p []float32, dot, scale float32) {
 	softmaxGradRowGo(dp[n:], p[n:], dot, scale)
 }
 
-func negInf8() [8]float32 {
-	inf := float32(math.Inf(-1))
-	return [8]float32{inf, inf, inf, inf, inf, inf, inf, inf}
+func negInf16() (t [16]float32) {
+	for i := range t {
+		t[i] = float32(math.Inf(-1))
+	}
+	return t
 }

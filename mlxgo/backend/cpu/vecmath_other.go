@@ -4,7 +4,8 @@ package cpu
 
 // Without assembly the vector kernels are the loops of vecmath.go.
 
-const haveVec = false
+// haveVec is false: there is no assembly to run (the benchmarks toggle it).
+var haveVec = false
 
 func expVec(dst, src []float32)                        { expVecGo(dst, src) }
 func sigmoidVec(dst, src []float32)                    { sigmoidVecGo(dst, src) }
