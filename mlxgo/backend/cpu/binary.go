@@ -212,14 +212,37 @@ func b2i(b bool) int64 {
 	return 0
 }
 
+// floatOperand returns the values of a binary op's float input and the strides that
+// read it as the output's shape: its storage itself when it is float32 host memory whose
+// rows are unit-stride (a slice, or a transpose that keeps the last axis), so no copy is
+// made; otherwise a row-major copy.
+func floatOperand(a *node, shape []int) ([]float32, []int) {
+	if x, _, ok := rowsOf(a); ok && !a.IsContiguous() {
+		st := a.StridesOrDefault()
+		rs := make([]int, len(shape))
+		inPlace := true
+		for i := range shape {
+			j := len(a.Shape) - len(shape) + i
+			if j >= 0 && a.Shape[j] != 1 {
+				rs[i] = st[j]
+				inPlace = inPlace && st[j] >= 0
+			}
+		}
+		if inPlace {
+			return x[a.Offset:], rs
+		}
+	}
+	return floats(a), bcastStrides(a.Shape, shape)
+}
+
 func binary(p backend.Binary, in []*node, out *node) {
 	a, b := in[0], in[1]
 	ct := backend.PromoteTypes(a.Dtype, b.Dtype)
-	sa, sb := bcastStrides(a.Shape, out.Shape), bcastStrides(b.Shape, out.Shape)
 	if ct.IsFloat() {
-		x, y := floats(a), floats(b)
+		x, sa := floatOperand(a, out.Shape)
+		y, sb := floatOperand(b, out.Shape)
 		o, commit := outFloats(out)
-		if len(x) == len(o) && len(y) == len(o) {
+		if a.IsContiguous() && b.IsContiguous() && len(x) == len(o) && len(y) == len(o) {
 			parallelFor(len(o), 1<<15, func(lo, hi int) { floatVV(p.Kind, o[lo:hi], x[lo:hi], y[lo:hi]) })
 		} else {
 			bcastParallel(out.Shape, sa, sb, 1<<15, func(oi, ia, ib, n, da, db int) {
@@ -230,6 +253,9 @@ func binary(p backend.Binary, in []*node, out *node) {
 				case da == 1 && db == 1:
 					floatVV(p.Kind, o[oi:oi+n], x[ia:ia+n], y[ib:ib+n])
 					return
+				case da == 0 && db == 1 && (p.Kind == backend.Add || p.Kind == backend.Multiply):
+					floatVS(p.Kind, o[oi:oi+n], y[ib:ib+n], x[ia])
+					return
 				}
 				for j := 0; j < n; j++ {
 					o[oi+j] = applyF(p.Kind, x[ia+j*da], y[ib+j*db])
@@ -239,6 +265,7 @@ func binary(p backend.Binary, in []*node, out *node) {
 		commit()
 		return
 	}
+	sa, sb := bcastStrides(a.Shape, out.Shape), bcastStrides(b.Shape, out.Shape)
 	x, y := ints(a), ints(b)
 	o, commit := outInts(out)
 	bcastLoop(out.Shape, sa, sb, func(oi, ia, ib, n, da, db int) {
