@@ -19,8 +19,15 @@ import (
 // Shapes: q (B, Hq, L, D), k (B, Hkv, S, D), v (B, Hkv, S, Dv), out and dO
 // (B, Hq, L, Dv). With a causal mask, row i sees keys j <= i + S - L.
 
-// attnRows is the number of query rows of a block.
-const attnRows = 64
+// attnRows returns the number of query rows of a block for L queries: 128 from 512
+// on (fewer, larger products: 7–12% less CPU time at 512 and 2048), 64 below (a
+// block of 128 would compute half of its scores above the diagonal at 128).
+func attnRows(L int) int {
+	if L >= 512 {
+		return 128
+	}
+	return 64
+}
 
 // attnKeys is the number of keys of a block in the backward pass.
 const attnKeys = 64
@@ -115,12 +122,13 @@ func attnForward(o, q, k, v []float32, d sdpaDims, scale float32, causal bool) {
 
 // attnForwardHeads is attnForward for any head layouts.
 func attnForwardHeads(o, q, k, v heads, d sdpaDims, scale float32, causal bool) {
-	blocks := (d.L + attnRows - 1) / attnRows
+	rowsPer := attnRows(d.L)
+	blocks := (d.L + rowsPer - 1) / rowsPer
 	rep := d.Hq / d.Hkv
 	blas.Parallel(d.B*d.Hq*blocks, func(t int) {
 		bh, blk := t/blocks, t%blocks
 		b, h := bh/d.Hq, bh%d.Hq
-		i0, i1 := blk*attnRows, min(d.L, (blk+1)*attnRows)
+		i0, i1 := blk*rowsPer, min(d.L, (blk+1)*rowsPer)
 		n := max(1, d.visible(i1-1, causal))
 		buf := getF32((i1 - i0) * n)
 		defer f32Pool.Put(buf)
@@ -148,11 +156,12 @@ func attnBackwardHeads(dq, dk, dv []float32, q, k, v, dO heads, d sdpaDims, scal
 	rep := d.Hq / d.Hkv
 	lse := make([]float32, d.B*d.Hq*d.L)
 	delta := make([]float32, d.B*d.Hq*d.L)
-	blocks := (d.L + attnRows - 1) / attnRows
+	rowsPer := attnRows(d.L)
+	blocks := (d.L + rowsPer - 1) / rowsPer
 	blas.Parallel(d.B*d.Hq*blocks, func(t int) {
 		bh, blk := t/blocks, t%blocks
 		b, h := bh/d.Hq, bh%d.Hq
-		i0, i1 := blk*attnRows, min(d.L, (blk+1)*attnRows)
+		i0, i1 := blk*rowsPer, min(d.L, (blk+1)*rowsPer)
 		rows := i1 - i0
 		n := max(1, d.visible(i1-1, causal))
 		buf := getF32(2 * rows * n)

@@ -85,6 +85,9 @@ func TestAttentionMatchesReference(t *testing.T) {
 		{sdpaDims{2, 4, 1, 5, 150, 8, 8}, true},   // queries at the end of a longer sequence
 		{sdpaDims{1, 2, 2, 1, 64, 8, 8}, true},    // one decoding step
 		{sdpaDims{1, 3, 1, 64, 64, 32, 32}, true}, // exactly one block
+		{sdpaDims{1, 2, 1, 520, 520, 8, 8}, true}, // blocks of 128 rows, a partial last one
+		{sdpaDims{1, 2, 2, 512, 600, 8, 4}, true}, // and keys before the queries
+		{sdpaDims{1, 2, 1, 600, 600, 8, 8}, false},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%+v/causal=%v", c.d, c.causal), func(t *testing.T) {
