@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/mlxgo/mlxgo/mlxgo/backend"
 )
 
 // refAttention computes attention and its gradients in float64, the plain
@@ -83,6 +85,9 @@ func TestAttentionMatchesReference(t *testing.T) {
 		{sdpaDims{2, 4, 1, 5, 150, 8, 8}, true},   // queries at the end of a longer sequence
 		{sdpaDims{1, 2, 2, 1, 64, 8, 8}, true},    // one decoding step
 		{sdpaDims{1, 3, 1, 64, 64, 32, 32}, true}, // exactly one block
+		{sdpaDims{1, 2, 1, 520, 520, 8, 8}, true}, // blocks of 128 rows, a partial last one
+		{sdpaDims{1, 2, 2, 512, 600, 8, 4}, true}, // and keys before the queries
+		{sdpaDims{1, 2, 1, 600, 600, 8, 8}, false},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%+v/causal=%v", c.d, c.causal), func(t *testing.T) {
@@ -151,5 +156,40 @@ func TestExpNeg(t *testing.T) {
 	}
 	if expNeg(float32(math.Inf(-1))) != 0 || expNeg(0) != 1 || !math.IsNaN(float64(expNeg(float32(math.NaN())))) {
 		t.Error("expNeg(-Inf), expNeg(0) or expNeg(NaN)")
+	}
+}
+
+// TestSDPAReadsTransposedHeads runs the kernels on (B, H, L, D) transposes of
+// (B, L, H, D) arrays, read in place, and compares them with the packed path;
+// the forward output is laid out (B, L, H, Dv) in memory.
+func TestSDPAReadsTransposedHeads(t *testing.T) {
+	d := sdpaDims{B: 2, Hq: 4, Hkv: 2, L: 70, S: 70, D: 8, Dv: 8}
+	r := rand.New(rand.NewPCG(9, 10))
+	view := func(H, D int) *node {
+		return floatNode(randF32(r, d.B*d.L*H*D), []int{d.B, H, d.L, D}, []int{d.L * H * D, D, H * D, 1}, 0)
+	}
+	q, k, v, dO := view(d.Hq, d.D), view(d.Hkv, d.D), view(d.Hkv, d.Dv), view(d.Hq, d.Dv)
+	for _, n := range []*node{q, k, v, dO} {
+		if _, _, ok := rowsOf(n); !ok || n.IsContiguous() {
+			t.Fatal("test inputs are not transposed views")
+		}
+	}
+	out := &node{Shape: []int{d.B, d.Hq, d.L, d.Dv}, Dtype: backend.Float32}
+	sdpa(backend.ScaledDotProductAttention{Scale: 0.3, Causal: true}, []*node{q, k, v}, out)
+	if st := out.StridesOrDefault(); st[1] != d.Dv || st[2] != d.Hq*d.Dv {
+		t.Fatalf("output strides %v, want (B, L, H, Dv) memory", st)
+	}
+	want := make([]float32, out.Size())
+	attnForward(want, floats(q), floats(k), floats(v), d, 0.3, true)
+	if !slices.Equal(floats(out), want) {
+		t.Fatal("forward on transposed views differs from the packed path")
+	}
+	grad := &node{Shape: []int{q.Size() + k.Size() + v.Size()}, Dtype: backend.Float32}
+	sdpaGrad(backend.ScaledDotProductAttentionGrad{Scale: 0.3, Causal: true}, []*node{q, k, v, dO}, grad)
+	g := make([]float32, grad.Size())
+	nq, nk := q.Size(), k.Size()
+	attnBackward(g[:nq], g[nq:nq+nk], g[nq+nk:], floats(q), floats(k), floats(v), floats(dO), d, 0.3, true)
+	if !slices.Equal(floats(grad), g) {
+		t.Fatal("gradients on transposed views differ from the packed path")
 	}
 }

@@ -26,22 +26,48 @@ func bcastStrides(in, out []int) []int {
 	return st
 }
 
-// bcastIndex calls f(o, ia, ib) over every output position with the matching input
-// offsets, running whole inner rows at a time.
+// bcastLoop calls f(o, ia, ib, n, da, db) for every row of the output (its run along the
+// last axis: n elements from offset o, reading inputs from offsets ia and ib with steps da
+// and db).
 func bcastLoop(shape, sa, sb []int, f func(o, ia, ib, n, da, db int)) {
 	n := len(shape)
-	total := backend.Numel(shape)
-	if total == 0 {
+	if backend.Numel(shape) == 0 {
 		return
 	}
 	if n == 0 {
 		f(0, 0, 0, 1, 0, 0)
 		return
 	}
+	bcastRows(shape, sa, sb, 0, backend.Numel(shape)/shape[n-1], f)
+}
+
+// bcastParallel is bcastLoop with the rows split across cores when there are at least
+// grain elements per core; f must write only its own rows.
+func bcastParallel(shape, sa, sb []int, grain int, f func(o, ia, ib, n, da, db int)) {
+	n := len(shape)
+	if n == 0 || backend.Numel(shape) == 0 {
+		bcastLoop(shape, sa, sb, f)
+		return
+	}
+	inner := shape[n-1]
+	parallelFor(backend.Numel(shape)/inner, max(1, grain/max(inner, 1)), func(lo, hi int) {
+		bcastRows(shape, sa, sb, lo, hi, f)
+	})
+}
+
+// bcastRows is bcastLoop over rows [lo, hi) of a shape of at least one axis.
+func bcastRows(shape, sa, sb []int, lo, hi int, f func(o, ia, ib, n, da, db int)) {
+	n := len(shape)
 	inner := shape[n-1]
 	idx := make([]int, n)
 	ia, ib := 0, 0
-	for o := 0; o < total; o += inner {
+	for d, r := n-2, lo; d >= 0; d-- {
+		idx[d] = r % shape[d]
+		r /= shape[d]
+		ia += idx[d] * sa[d]
+		ib += idx[d] * sb[d]
+	}
+	for o := lo * inner; o < hi*inner; o += inner {
 		f(o, ia, ib, inner, sa[n-1], sb[n-1])
 		for d := n - 2; d >= 0; d-- {
 			idx[d]++
@@ -186,19 +212,49 @@ func b2i(b bool) int64 {
 	return 0
 }
 
+// floatOperand returns the values of a binary op's float input and the strides that
+// read it as the output's shape: its storage itself when it is float32 host memory whose
+// rows are unit-stride (a slice, or a transpose that keeps the last axis), so no copy is
+// made; otherwise a row-major copy.
+func floatOperand(a *node, shape []int) ([]float32, []int) {
+	if x, _, ok := rowsOf(a); ok && !a.IsContiguous() {
+		st := a.StridesOrDefault()
+		rs := make([]int, len(shape))
+		inPlace := true
+		for i := range shape {
+			j := len(a.Shape) - len(shape) + i
+			if j >= 0 && a.Shape[j] != 1 {
+				rs[i] = st[j]
+				inPlace = inPlace && st[j] >= 0
+			}
+		}
+		if inPlace {
+			return x[a.Offset:], rs
+		}
+	}
+	return floats(a), bcastStrides(a.Shape, shape)
+}
+
 func binary(p backend.Binary, in []*node, out *node) {
 	a, b := in[0], in[1]
 	ct := backend.PromoteTypes(a.Dtype, b.Dtype)
-	sa, sb := bcastStrides(a.Shape, out.Shape), bcastStrides(b.Shape, out.Shape)
 	if ct.IsFloat() {
-		x, y := floats(a), floats(b)
+		x, sa := floatOperand(a, out.Shape)
+		y, sb := floatOperand(b, out.Shape)
 		o, commit := outFloats(out)
-		if len(x) == len(o) && len(y) == len(o) {
+		if a.IsContiguous() && b.IsContiguous() && len(x) == len(o) && len(y) == len(o) {
 			parallelFor(len(o), 1<<15, func(lo, hi int) { floatVV(p.Kind, o[lo:hi], x[lo:hi], y[lo:hi]) })
 		} else {
-			bcastLoop(out.Shape, sa, sb, func(oi, ia, ib, n, da, db int) {
-				if da == 1 && db == 0 {
+			bcastParallel(out.Shape, sa, sb, 1<<15, func(oi, ia, ib, n, da, db int) {
+				switch {
+				case da == 1 && db == 0:
 					floatVS(p.Kind, o[oi:oi+n], x[ia:ia+n], y[ib])
+					return
+				case da == 1 && db == 1:
+					floatVV(p.Kind, o[oi:oi+n], x[ia:ia+n], y[ib:ib+n])
+					return
+				case da == 0 && db == 1 && (p.Kind == backend.Add || p.Kind == backend.Multiply):
+					floatVS(p.Kind, o[oi:oi+n], y[ib:ib+n], x[ia])
 					return
 				}
 				for j := 0; j < n; j++ {
@@ -209,6 +265,7 @@ func binary(p backend.Binary, in []*node, out *node) {
 		commit()
 		return
 	}
+	sa, sb := bcastStrides(a.Shape, out.Shape), bcastStrides(b.Shape, out.Shape)
 	x, y := ints(a), ints(b)
 	o, commit := outInts(out)
 	bcastLoop(out.Shape, sa, sb, func(oi, ia, ib, n, da, db int) {
@@ -250,9 +307,17 @@ func floatVS(k backend.BinaryKind, o, x []float32, y float32) {
 		for i := range o {
 			o[i] = x[i] + y
 		}
+	case backend.Subtract:
+		for i := range o {
+			o[i] = x[i] - y
+		}
 	case backend.Multiply:
 		for i := range o {
 			o[i] = x[i] * y
+		}
+	case backend.Divide:
+		for i := range o {
+			o[i] = x[i] / y
 		}
 	default:
 		for i := range o {

@@ -48,18 +48,26 @@ func rmsNormGrad(p backend.RMSNormGrad, in []*node, out *node) {
 		return float32(1 / math.Sqrt(float64(ss/float32(d)+p.Eps)))
 	}
 	if p.Weight {
-		// Fixed split over columns keeps the sum order independent of scheduling.
-		acc := make([]float64, d)
-		for i := 0; i < rows; i++ {
-			row, gr := x[i*d:(i+1)*d], g[i*d:(i+1)*d]
-			r := rms(row)
-			for j := range acc {
-				acc[j] += float64(gr[j] * row[j] * r)
+		// The rows' scales in parallel, then each core sums its own columns over all
+		// rows in row order, so the result does not depend on the split.
+		rs := make([]float32, rows)
+		parallelFor(rows, max(1, 8192/max(d, 1)), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				rs[i] = rms(x[i*d : (i+1)*d])
 			}
-		}
-		for j := range o {
-			o[j] = float32(acc[j])
-		}
+		})
+		parallelFor(d, 64, func(lo, hi int) {
+			acc := make([]float64, hi-lo)
+			for i := 0; i < rows; i++ {
+				row, gr, r := x[i*d+lo:i*d+hi], g[i*d+lo:i*d+hi], rs[i]
+				for j := range acc {
+					acc[j] += float64(gr[j] * row[j] * r)
+				}
+			}
+			for j, a := range acc {
+				o[lo+j] = float32(a)
+			}
+		})
 		commit()
 		return
 	}
@@ -84,61 +92,76 @@ func layerNorm(p backend.LayerNorm, in []*node, out *node) {
 	x, w, b := floats(in[0]), floats(in[1]), floats(in[2])
 	d := in[0].Shape[in[0].Ndim()-1]
 	o, commit := outFloats(out)
-	for i := 0; i*d < len(x); i++ {
-		row := x[i*d : (i+1)*d]
-		var mu, v float64
-		for _, e := range row {
-			mu += float64(e)
+	parallelFor(len(x)/max(d, 1), max(1, 8192/max(d, 1)), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := x[i*d : (i+1)*d]
+			var mu, v float64
+			for _, e := range row {
+				mu += float64(e)
+			}
+			mu /= float64(d)
+			for _, e := range row {
+				v += (float64(e) - mu) * (float64(e) - mu)
+			}
+			r := 1 / math.Sqrt(v/float64(d)+float64(p.Eps))
+			for j, e := range row {
+				o[i*d+j] = float32((float64(e)-mu)*r)*w[j] + b[j]
+			}
 		}
-		mu /= float64(d)
-		for _, e := range row {
-			v += (float64(e) - mu) * (float64(e) - mu)
-		}
-		r := 1 / math.Sqrt(v/float64(d)+float64(p.Eps))
-		for j, e := range row {
-			o[i*d+j] = float32((float64(e)-mu)*r)*w[j] + b[j]
-		}
-	}
+	})
 	commit()
 }
 
 func rope(p backend.RoPE, in []*node, out *node) {
-	x := floats(in[0])
+	// Rows are read in place when they are unit-stride (the heads of a transposed
+	// projection), so the input is not first copied.
+	x, rowOff, inPlace := rowsOf(in[0])
+	if !inPlace {
+		x = floats(in[0])
+	}
 	n := in[0].Ndim()
 	L, D := in[0].Shape[n-2], in[0].Shape[n-1]
 	o, commit := outFloats(out)
-	copy(o, x)
 	half := p.Dims / 2
 	cos := make([]float32, L*half)
 	sin := make([]float32, L*half)
-	for t := 0; t < L; t++ {
-		pos := float32(p.Offset+t) * p.Scale
-		for i := 0; i < half; i++ {
-			th := float64(pos * p.InvFreq[i])
-			cos[t*half+i] = float32(math.Cos(th))
-			s := float32(math.Sin(th))
-			if p.Inverse {
-				s = -s
+	parallelFor(L, max(1, 1024/max(half, 1)), func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			pos := float32(p.Offset+t) * p.Scale
+			for i := 0; i < half; i++ {
+				s, c := math.Sincos(float64(pos * p.InvFreq[i]))
+				if p.Inverse {
+					s = -s
+				}
+				cos[t*half+i], sin[t*half+i] = float32(c), float32(s)
 			}
-			sin[t*half+i] = s
 		}
-	}
-	rows := len(x) / D
-	for r := 0; r < rows; r++ {
-		t := r % L
-		xr, or := x[r*D:(r+1)*D], o[r*D:(r+1)*D]
-		c, s := cos[t*half:(t+1)*half], sin[t*half:(t+1)*half]
-		for i := 0; i < half; i++ {
-			var a, b int
+	})
+	rows := len(o) / max(D, 1)
+	parallelFor(rows, max(1, 1<<14/max(D, 1)), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			t := r % L
+			xo := r * D
+			if inPlace {
+				xo = rowOff(r)
+			}
+			xr, or := x[xo:xo+D], o[r*D:(r+1)*D]
+			c, s := cos[t*half:(t+1)*half], sin[t*half:(t+1)*half]
+			copy(or[2*half:], xr[2*half:])
 			if p.Traditional {
-				a, b = 2*i, 2*i+1
-			} else {
-				a, b = i, i+half
+				for i := range c {
+					x1, x2 := xr[2*i], xr[2*i+1]
+					or[2*i] = x1*c[i] - x2*s[i]
+					or[2*i+1] = x1*s[i] + x2*c[i]
+				}
+				continue
 			}
-			x1, x2 := xr[a], xr[b]
-			or[a] = x1*c[i] - x2*s[i]
-			or[b] = x1*s[i] + x2*c[i]
+			x1, x2, o1, o2 := xr[:half], xr[half:2*half], or[:half], or[half:2*half]
+			for i := range c {
+				o1[i] = x1[i]*c[i] - x2[i]*s[i]
+				o2[i] = x1[i]*s[i] + x2[i]*c[i]
+			}
 		}
-	}
+	})
 	commit()
 }

@@ -84,11 +84,13 @@ func floats(a *node) []float32 {
 		return viewAs[float32](b)
 	case backend.Float16:
 		out := make([]float32, c.Size())
-		half.F16sToF32s(out, viewAs[uint16](b))
+		h := viewAs[uint16](b)
+		parallelFor(len(out), 1<<15, func(lo, hi int) { half.F16sToF32s(out[lo:hi], h[lo:hi]) })
 		return out
 	case backend.Bfloat16:
 		out := make([]float32, c.Size())
-		half.BF16sToF32s(out, viewAs[uint16](b))
+		h := viewAs[uint16](b)
+		parallelFor(len(out), 1<<15, func(lo, hi int) { half.BF16sToF32s(out[lo:hi], h[lo:hi]) })
 		return out
 	}
 	ints := ints(c)
@@ -173,9 +175,11 @@ func storeFloats(out *node, v []float32) {
 	case backend.Float32:
 		copy(viewAs[float32](b), v)
 	case backend.Float16:
-		half.F32sToF16s(viewAs[uint16](b), v)
+		h := viewAs[uint16](b)
+		parallelFor(len(v), 1<<15, func(lo, hi int) { half.F32sToF16s(h[lo:hi], v[lo:hi]) })
 	case backend.Bfloat16:
-		half.F32sToBF16s(viewAs[uint16](b), v)
+		h := viewAs[uint16](b)
+		parallelFor(len(v), 1<<15, func(lo, hi int) { half.F32sToBF16s(h[lo:hi], v[lo:hi]) })
 	default:
 		iv := make([]int64, len(v))
 		for i, f := range v {
@@ -281,4 +285,31 @@ func gather[T any](dst, src []T, a *node) {
 			}
 		}
 	})
+}
+
+// rowsOf returns a float32 view of a's storage and the storage offset of each of its
+// rows (runs along the last axis) when a is float32 host storage whose last axis has
+// unit stride, so a kernel can read a transposed or sliced input in place; otherwise
+// ok is false.
+func rowsOf(a *node) (data []float32, rowOff func(r int) int, ok bool) {
+	n := a.Ndim()
+	if a.Dtype != backend.Float32 || n == 0 {
+		return nil, nil, false
+	}
+	if _, host := a.Storage.(backend.HostStorage); !host {
+		return nil, nil, false
+	}
+	st := a.StridesOrDefault()
+	if st[n-1] != 1 && a.Shape[n-1] != 1 {
+		return nil, nil, false
+	}
+	shape := a.Shape[:n-1]
+	return viewAs[float32](storageBytes(a)), func(r int) int {
+		off := a.Offset
+		for d := len(shape) - 1; d >= 0; d-- {
+			off += r % shape[d] * st[d]
+			r /= shape[d]
+		}
+		return off
+	}, true
 }

@@ -67,17 +67,19 @@ func reduce(p backend.Reduce, in []*node, out *node) {
 				f[i] = float32(v)
 			}
 		}
-		for i := 0; i < rows; i++ {
-			row := f[i*r : (i+1)*r]
-			best := 0
-			for j, v := range row {
-				if (p.Kind == backend.ArgMax && (v > row[best] || (v != v && row[best] == row[best]))) ||
-					(p.Kind == backend.ArgMin && (v < row[best] || (v != v && row[best] == row[best]))) {
-					best = j
+		parallelFor(rows, max(1, 1<<14/max(r, 1)), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				row := f[i*r : (i+1)*r]
+				best := 0
+				for j, v := range row {
+					if (p.Kind == backend.ArgMax && (v > row[best] || (v != v && row[best] == row[best]))) ||
+						(p.Kind == backend.ArgMin && (v < row[best] || (v != v && row[best] == row[best]))) {
+						best = j
+					}
 				}
+				o[i] = int64(best)
 			}
-			o[i] = int64(best)
-		}
+		})
 		commit()
 		return
 	}
@@ -152,20 +154,11 @@ func reduceRow(k backend.ReduceKind, row []float32) float32 {
 		}
 		return acc
 	case backend.LogSumExp:
-		m := float32(math.Inf(-1))
-		for _, v := range row {
-			if v > m {
-				m = v
-			}
-		}
+		m := maxVec(row)
 		if math.IsInf(float64(m), 0) {
 			return m
 		}
-		var s float64
-		for _, v := range row {
-			s += float64(expf(v - m))
-		}
-		return m + float32(math.Log(s))
+		return m + float32(math.Log(sumExpSub(row, m)))
 	}
 	panic("unreachable")
 }
@@ -175,7 +168,7 @@ func softmax(_ backend.Softmax, in []*node, out *node) {
 	o, commit := outFloats(out)
 	r := in[0].Shape[in[0].Ndim()-1]
 	rows := len(x) / max(r, 1)
-	parallelFor(rows, max(1, 4096/max(r, 1)), func(lo, hi int) {
+	parallelFor(rows, max(1, 1<<15/max(r, 1)), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			softmaxRow(o[i*r:(i+1)*r], x[i*r:(i+1)*r])
 		}
@@ -184,22 +177,9 @@ func softmax(_ backend.Softmax, in []*node, out *node) {
 }
 
 func softmaxRow(o, x []float32) {
-	m := float32(math.Inf(-1))
-	for _, v := range x {
-		if v > m {
-			m = v
-		}
-	}
-	var s float64
-	for j, v := range x {
-		e := expf(v - m)
-		o[j] = e
-		s += float64(e)
-	}
-	inv := float32(1 / s)
-	for j := range o {
-		o[j] *= inv
-	}
+	m := maxVec(x)
+	s := expSubSum(o, x, m)
+	scaleVec(o, float32(1/s))
 }
 
 func cumsum(p backend.Cumsum, in []*node, out *node) {
@@ -207,22 +187,24 @@ func cumsum(p backend.Cumsum, in []*node, out *node) {
 	if out.Dtype.IsFloat() {
 		x := floats(in[0])
 		o, commit := outFloats(out)
-		for i := 0; i*r < len(x); i++ {
-			var acc float64
-			for jj := 0; jj < r; jj++ {
-				j := jj
-				if p.Reverse {
-					j = r - 1 - jj
-				}
-				if p.Inclusive {
-					acc += float64(x[i*r+j])
-					o[i*r+j] = float32(acc)
-				} else {
-					o[i*r+j] = float32(acc)
-					acc += float64(x[i*r+j])
+		parallelFor(len(x)/max(r, 1), max(1, 1<<14/max(r, 1)), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				var acc float64
+				for jj := 0; jj < r; jj++ {
+					j := jj
+					if p.Reverse {
+						j = r - 1 - jj
+					}
+					if p.Inclusive {
+						acc += float64(x[i*r+j])
+						o[i*r+j] = float32(acc)
+					} else {
+						o[i*r+j] = float32(acc)
+						acc += float64(x[i*r+j])
+					}
 				}
 			}
-		}
+		})
 		commit()
 		return
 	}

@@ -103,23 +103,58 @@ func unary(p backend.Unary, in []*node, out *node) {
 	}
 	x := floats(in[0])
 	o, commit := outFloats(out)
-	parallelFor(len(o), 1<<14, func(lo, hi int) {
-		switch p.Kind {
-		case backend.Negative:
-			for i := lo; i < hi; i++ {
-				o[i] = -x[i]
-			}
-		case backend.Square:
-			for i := lo; i < hi; i++ {
-				o[i] = x[i] * x[i]
-			}
-		default:
-			for i := lo; i < hi; i++ {
-				o[i] = unaryF(p.Kind, x[i])
-			}
-		}
-	})
+	parallelFor(len(o), unaryGrain(p.Kind), func(lo, hi int) { unaryFloats(p.Kind, o[lo:hi], x[lo:hi]) })
 	commit()
+}
+
+// unaryGrain is the fewest elements a core gets: elements of the vector kernels and
+// the simplest loops cost a fraction of a nanosecond, those through math several.
+func unaryGrain(k backend.UnaryKind) int {
+	switch k {
+	case backend.Negative, backend.Square, backend.Abs, backend.Reciprocal, backend.Exp,
+		backend.Sigmoid, backend.Silu, backend.GeluApprox:
+		return 1 << 15
+	}
+	return 1 << 12
+}
+
+// unaryFloats sets o = k(x), through the vector kernels where there is one.
+func unaryFloats(k backend.UnaryKind, o, x []float32) {
+	switch k {
+	case backend.Negative:
+		for i, v := range x {
+			o[i] = -v
+		}
+	case backend.Square:
+		for i, v := range x {
+			o[i] = v * v
+		}
+	case backend.Exp:
+		expVec(o, x)
+	case backend.Sigmoid:
+		sigmoidVec(o, x)
+	case backend.Silu:
+		siluVec(o, x)
+	case backend.GeluApprox:
+		geluApproxVec(o, x)
+	default:
+		for i, v := range x {
+			o[i] = unaryF(k, v)
+		}
+	}
+}
+
+// geluApproxVec sets o = x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))/2, written as
+// x·σ(2·√(2/π)·(x + 0.044715·x³)) to use the vector sigmoid. o may not be x.
+func geluApproxVec(o, x []float32) {
+	const c = 2 * 0.7978845608028654
+	for i, v := range x {
+		o[i] = c * (v + 0.044715*v*v*v)
+	}
+	sigmoidVec(o, o)
+	for i, v := range x {
+		o[i] *= v
+	}
 }
 
 func where(_ backend.Where, in []*node, out *node) {
@@ -130,7 +165,7 @@ func where(_ backend.Where, in []*node, out *node) {
 	sy := bcastStrides(in[2].Shape, shape)
 	// Expand the condition to the output shape first, then select.
 	cond := make([]bool, out.Size())
-	bcastLoop(shape, sc, sc, func(o, ia, _, n, da, _ int) {
+	bcastParallel(shape, sc, sc, 1<<15, func(o, ia, _, n, da, _ int) {
 		for j := 0; j < n; j++ {
 			cond[o+j] = c[ia+j*da] != 0
 		}
@@ -138,7 +173,7 @@ func where(_ backend.Where, in []*node, out *node) {
 	if out.Dtype.IsFloat() {
 		x, y := floats(in[1]), floats(in[2])
 		o, commit := outFloats(out)
-		bcastLoop(shape, sx, sy, func(oi, ia, ib, n, da, db int) {
+		bcastParallel(shape, sx, sy, 1<<15, func(oi, ia, ib, n, da, db int) {
 			for j := 0; j < n; j++ {
 				if cond[oi+j] {
 					o[oi+j] = x[ia+j*da]
@@ -168,7 +203,7 @@ func astype(_ backend.AsType, in []*node, out *node) {
 	if out.Dtype.IsFloat() {
 		x := floats(in[0])
 		o, commit := outFloats(out)
-		copy(o, x)
+		parallelFor(len(o), 1<<16, func(lo, hi int) { copy(o[lo:hi], x[lo:hi]) })
 		commit()
 		return
 	}
@@ -194,11 +229,6 @@ func astype(_ backend.AsType, in []*node, out *node) {
 func siluGrad(_ backend.SiluGrad, in []*node, out *node) {
 	x, g := floats(in[0]), floats(in[1])
 	o, commit := outFloats(out)
-	parallelFor(len(o), 1<<14, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			s := sigmoid32(x[i])
-			o[i] = g[i] * s * (1 + x[i]*(1-s))
-		}
-	})
+	parallelFor(len(o), 1<<15, func(lo, hi int) { siluGradVec(o[lo:hi], x[lo:hi], g[lo:hi]) })
 	commit()
 }

@@ -1,0 +1,273 @@
+package cpu
+
+import (
+	"math"
+
+	xcpu "golang.org/x/sys/cpu"
+)
+
+// haveVec reports whether the AVX2+FMA kernels of vecmath_amd64.s run; without them
+// the loops of vecmath.go do. Where the CPU has AVX-512 the exponential kernels run
+// 16 floats at a time instead (vecmath_avx512_amd64.s).
+var haveVec = xcpu.X86.HasAVX2 && xcpu.X86.HasFMA
+
+// The exponential kernels in use, and the floats they take at a time.
+var (
+	expBlock                      = 8
+	expK, sigmoidK, siluK         = expAVX2, sigmoidAVX2, siluAVX2
+	siluGradK                     = siluGradAVX2
+	expSubSumK, sumExpSubK, expGK = expSubSumAVX2, sumExpSubAVX2, expGradAVX2
+)
+
+func init() { useAVX512(haveVec && xcpu.X86.HasAVX512F) }
+
+// useAVX512 selects the AVX-512 or the AVX2 kernels.
+func useAVX512(on bool) {
+	if on {
+		expBlock = 16
+		expK, sigmoidK, siluK, siluGradK = expAVX512, sigmoidAVX512, siluAVX512, siluGradAVX512
+		expSubSumK, sumExpSubK, expGK = expSubSumAVX512, sumExpSubAVX512, expGradAVX512
+		return
+	}
+	expBlock = 8
+	expK, sigmoidK, siluK, siluGradK = expAVX2, sigmoidAVX2, siluAVX2, siluGradAVX2
+	expSubSumK, sumExpSubK, expGK = expSubSumAVX2, sumExpSubAVX2, expGradAVX2
+}
+
+//go:noescape
+func expAVX512(dst, src *float32, n int)
+
+//go:noescape
+func sigmoidAVX512(dst, src *float32, n int)
+
+//go:noescape
+func siluAVX512(dst, src *float32, n int)
+
+//go:noescape
+func siluGradAVX512(dst, x, gr *float32, n int)
+
+//go:noescape
+func expSubSumAVX512(dst, src *float32, n int, m float32) float64
+
+//go:noescape
+func sumExpSubAVX512(src *float32, n int, m float32) float64
+
+//go:noescape
+func expGradAVX512(p, dp *float32, n int, l, dl, scale float32)
+
+//go:noescape
+func expAVX2(dst, src *float32, n int)
+
+//go:noescape
+func sigmoidAVX2(dst, src *float32, n int)
+
+//go:noescape
+func siluAVX2(dst, src *float32, n int)
+
+//go:noescape
+func siluGradAVX2(dst, x, gr *float32, n int)
+
+//go:noescape
+func expSubSumAVX2(dst, src *float32, n int, m float32) float64
+
+//go:noescape
+func sumExpSubAVX2(src *float32, n int, m float32) float64
+
+//go:noescape
+func expGradAVX2(p, dp *float32, n int, l, dl, scale float32)
+
+//go:noescape
+func maxAVX2(x *float32, n int) float32
+
+//go:noescape
+func scaleAVX2(x *float32, n int, s float32)
+
+//go:noescape
+func dotAVX2(x, y *float32, n int) float32
+
+//go:noescape
+func softmaxGradAVX2(dp, p *float32, n int, dot, scale float32)
+
+// The assembly takes whole blocks (of expBlock floats for the exponential kernels, 8
+// for the others); each wrapper runs the rest of a slice through one block padded
+// with a neutral value.
+
+// unaryVec runs k over the blocks of src and a padded copy of its tail.
+func unaryVec(k func(dst, src *float32, n int), dst, src []float32) {
+	n := len(src) / expBlock * expBlock
+	if n > 0 {
+		k(&dst[0], &src[0], n)
+	}
+	if r := len(src) - n; r > 0 {
+		var t [16]float32
+		copy(t[:], src[n:])
+		k(&t[0], &t[0], expBlock)
+		copy(dst[n:], t[:r])
+	}
+}
+
+func expVec(dst, src []float32) {
+	if !haveVec {
+		expVecGo(dst, src)
+		return
+	}
+	unaryVec(expK, dst[:len(src)], src)
+}
+
+func sigmoidVec(dst, src []float32) {
+	if !haveVec {
+		sigmoidVecGo(dst, src)
+		return
+	}
+	unaryVec(sigmoidK, dst[:len(src)], src)
+}
+
+func siluVec(dst, src []float32) {
+	if !haveVec {
+		siluVecGo(dst, src)
+		return
+	}
+	unaryVec(siluK, dst[:len(src)], src)
+}
+
+func siluGradVec(dst, x, g []float32) {
+	if !haveVec {
+		siluGradVecGo(dst, x, g)
+		return
+	}
+	dst, g = dst[:len(x)], g[:len(x)]
+	n := len(x) / expBlock * expBlock
+	if n > 0 {
+		siluGradK(&dst[0], &x[0], &g[0], n)
+	}
+	if r := len(x) - n; r > 0 {
+		var tx, tg [16]float32
+		copy(tx[:], x[n:])
+		copy(tg[:], g[n:])
+		siluGradK(&tx[0], &tx[0], &tg[0], expBlock)
+		copy(dst[n:], tx[:r])
+	}
+}
+
+// expSubSum sets dst = exp(src − m) and returns its sum; dst may be src.
+func expSubSum(dst, src []float32, m float32) float64 {
+	if !haveVec {
+		return expSubSumGo(dst, src, m)
+	}
+	dst = dst[:len(src)]
+	n := len(src) / expBlock * expBlock
+	var s float64
+	if n > 0 {
+		s = expSubSumK(&dst[0], &src[0], n, m)
+	}
+	if r := len(src) - n; r > 0 {
+		t := negInf16()
+		copy(t[:], src[n:])
+		s += expSubSumK(&t[0], &t[0], expBlock, m)
+		copy(dst[n:], t[:r])
+	}
+	return s
+}
+
+// sumExpSub returns Σ exp(src − m).
+func sumExpSub(src []float32, m float32) float64 {
+	if !haveVec {
+		return sumExpSubGo(src, m)
+	}
+	n := len(src) / expBlock * expBlock
+	var s float64
+	if n > 0 {
+		s = sumExpSubK(&src[0], n, m)
+	}
+	if r := len(src) - n; r > 0 {
+		t := negInf16()
+		copy(t[:], src[n:])
+		s += sumExpSubK(&t[0], expBlock, m)
+	}
+	return s
+}
+
+// expGradRow sets, for each j, e = exp(min(p[j] − l, 0)), p[j] = e and
+// dp[j] = e·(dp[j] − dl)·scale: attention's probabilities from a kept log-sum-exp l
+// and the scores' gradient from the kept row sum dl.
+func expGradRow(p, dp []float32, l, dl, scale float32) {
+	if !haveVec {
+		expGradRowGo(p, dp, l, dl, scale)
+		return
+	}
+	dp = dp[:len(p)]
+	n := len(p) / expBlock * expBlock
+	if n > 0 {
+		expGK(&p[0], &dp[0], n, l, dl, scale)
+	}
+	if r := len(p) - n; r > 0 {
+		var tp, td [16]float32
+		copy(tp[:], p[n:])
+		copy(td[:], dp[n:])
+		expGK(&tp[0], &td[0], expBlock, l, dl, scale)
+		copy(p[n:], tp[:r])
+		copy(dp[n:], td[:r])
+	}
+}
+
+// maxVec returns the largest element of x, NaN when one is NaN, -Inf when x is empty.
+func maxVec(x []float32) float32 {
+	if !haveVec {
+		return maxVecGo(x)
+	}
+	n := len(x) &^ 7
+	m := float32(math.Inf(-1))
+	if n > 0 {
+		m = maxAVX2(&x[0], n)
+	}
+	if m != m {
+		return m
+	}
+	return max(m, maxVecGo(x[n:]))
+}
+
+func scaleVec(x []float32, s float32) {
+	if !haveVec {
+		scaleVecGo(x, s)
+		return
+	}
+	n := len(x) &^ 7
+	if n > 0 {
+		scaleAVX2(&x[0], n, s)
+	}
+	scaleVecGo(x[n:], s)
+}
+
+func dotVec(x, y []float32) float32 {
+	if !haveVec {
+		return dotVecGo(x, y)
+	}
+	y = y[:len(x)]
+	n := len(x) &^ 7
+	var s float32
+	if n > 0 {
+		s = dotAVX2(&x[0], &y[0], n)
+	}
+	return s + dotVecGo(x[n:], y[n:])
+}
+
+// softmaxGradRow sets dp = p·(dp − dot)·scale.
+func softmaxGradRow(dp, p []float32, dot, scale float32) {
+	if !haveVec {
+		softmaxGradRowGo(dp, p, dot, scale)
+		return
+	}
+	p = p[:len(dp)]
+	n := len(dp) &^ 7
+	if n > 0 {
+		softmaxGradAVX2(&dp[0], &p[0], n, dot, scale)
+	}
+	softmaxGradRowGo(dp[n:], p[n:], dot, scale)
+}
+
+func negInf16() (t [16]float32) {
+	for i := range t {
+		t[i] = float32(math.Inf(-1))
+	}
+	return t
+}
