@@ -162,7 +162,15 @@ type chatTemplate struct {
 	cond   func(*exec.Evaluator, *exec.VarArgs) *exec.Value // condName
 }
 
-func compileTemplate(source string) (*chatTemplate, error) {
+// compileTemplate parses source once (cached). gonja's parser can panic on
+// malformed input (`{% if 0 is %}` dereferences a missing token); that becomes
+// a parse error.
+func compileTemplate(source string) (ct *chatTemplate, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ct, err = nil, fmt.Errorf("chat template does not parse: %v", r)
+		}
+	}()
 	if v, ok := tplCache.Load(source); ok {
 		return v.(*chatTemplate), nil
 	}
@@ -176,7 +184,7 @@ func compileTemplate(source string) (*chatTemplate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("chat template does not parse: %v", err)
 	}
-	ct := &chatTemplate{tpl: tpl, loader: loader, cond: condFunc(boundTemplate(tpl.Root()))}
+	ct = &chatTemplate{tpl: tpl, loader: loader, cond: condFunc(boundTemplate(tpl.Root()))}
 	tplCache.Store(source, ct)
 	return ct, nil
 }
