@@ -130,31 +130,9 @@ func runStep(st backend.FusedStep, r [][]float32, dst []float32) {
 	}
 }
 
-// unaryBlock applies a unary kind to a block, as the Unary kernel does element by element.
-func unaryBlock(k backend.UnaryKind, dst, x []float32) {
-	switch k {
-	case backend.Negative:
-		for i, v := range x {
-			dst[i] = -v
-		}
-	case backend.Square:
-		for i, v := range x {
-			dst[i] = v * v
-		}
-	case backend.Exp:
-		for i, v := range x {
-			dst[i] = expf(v)
-		}
-	case backend.Sigmoid:
-		for i, v := range x {
-			dst[i] = sigmoid32(v)
-		}
-	default:
-		for i, v := range x {
-			dst[i] = unaryF(k, v)
-		}
-	}
-}
+// unaryBlock applies a unary kind to a block exactly as the Unary kernel does (the same
+// vector kernels), so a fused chain gives bit-identical results. dst is never x.
+func unaryBlock(k backend.UnaryKind, dst, x []float32) { unaryFloats(k, dst, x) }
 
 // gatherBcast fills dst with the elements at output positions start, start+1, ... of src
 // broadcast to shape with the given strides.
