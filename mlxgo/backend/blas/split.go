@@ -14,12 +14,18 @@ import (
 // rows (or columns) per thread and running each block single-threaded
 // through [Parallel] keeps every core inside one large, independent call.
 //
-// The split is on by default for libraries; MLXGO_GEMM_SPLIT=off turns it
-// off (read once).
+// Measured on a 16-core Xeon (OpenBLAS 0.3.21, SkylakeX kernels): the
+// 2048-row products of a 16×128 LoRA step ran at about 700 instead of 400
+// GFLOP/s, the step 1.4× faster. On 2 cores the two were even (Xeon and
+// Zen 4, BenchmarkLoRAShapes 0.95–1.02×), so the split is used from
+// splitMinThreads threads on. MLXGO_GEMM_SPLIT=off turns it off (read once).
 
 // splitMinFlops is the product size (2·m·n·k) below which the library runs
 // it alone: smaller products do not amortise waking the goroutines.
 const splitMinFlops = 1 << 24
+
+// splitMinThreads is the fewest library threads for which products are cut.
+const splitMinThreads = 4
 
 // splitMinSide is the fewest rows (or columns) a block may have.
 const splitMinSide = 64
@@ -36,7 +42,7 @@ var splitOff = sync.OnceValue(func() bool {
 // should be cut, and whether by rows (else by columns); parts < 2 means run
 // it whole.
 func splitParts(m, n, k, threads int) (parts int, byRows bool) {
-	if threads < 2 || splitOff() || inPar.Load() > 0 || 2*float64(m)*float64(n)*float64(k) < splitMinFlops {
+	if threads < splitMinThreads || splitOff() || inPar.Load() > 0 || 2*float64(m)*float64(n)*float64(k) < splitMinFlops {
 		return 1, true
 	}
 	byRows = m >= n || m >= threads*splitMinSide

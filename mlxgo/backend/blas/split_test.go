@@ -52,17 +52,18 @@ func TestSplitProducts(t *testing.T) {
 }
 
 // TestSplitParts checks when products are cut: only large ones, never
-// inside Parallel, never with one thread, by the longer side.
+// inside Parallel, not with fewer than 4 threads, by the longer side.
 func TestSplitParts(t *testing.T) {
 	cases := []struct {
 		m, n, k, threads, parts int
 		rows                    bool
 	}{
-		{512, 1536, 576, 2, 2, true},    // rows: 512 ≥ 2·64
+		{512, 1536, 576, 2, 1, true},    // 2 threads: measured even, left whole
+		{1024, 1536, 576, 4, 4, true},   // rows: 1024 ≥ 4·64
 		{512, 1536, 576, 16, 16, false}, // columns when rows are too few for the threads
 		{2048, 576, 576, 16, 16, true},  // one block per thread
 		{8, 49152, 576, 4, 4, false},    // few rows, many columns
-		{64, 64, 64, 2, 1, true},        // too small to pay
+		{64, 64, 64, 8, 1, true},        // too small to pay
 		{512, 1536, 576, 1, 1, true},    // one thread
 	}
 	for _, c := range cases {
