@@ -52,7 +52,11 @@ func runFuse(args []string) error {
 	// in memory first (fusing removes the adapter layers it reads).
 	var export *lora.PEFTExport
 	if *peft != "" {
-		if export, err = lora.NewPEFTExport(m, *model); err != nil {
+		base := *model // a Hub id as given, or a cache snapshot named by its id
+		if id, ok := hub.RepoOf(*model); ok {
+			base = id
+		}
+		if export, err = lora.NewPEFTExport(m, base); err != nil {
 			return err
 		}
 	}

@@ -100,3 +100,24 @@ func (c *Client) writeRef(repo, revision, commit string) error {
 	}
 	return atomicfile.Write(path, []byte(commit))
 }
+
+// RepoOf returns the repository id "org/name" of a folder inside a Hugging Face cache
+// (…/models--org--name/snapshots/<commit>), and false for any other folder: a model
+// loaded from the cache can then be named by its Hub id (PEFT's base_model_name_or_path)
+// rather than by a path that exists only on this machine.
+func RepoOf(dir string) (string, bool) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", false
+	}
+	snap := filepath.Dir(abs)
+	repo := filepath.Base(filepath.Dir(snap))
+	if filepath.Base(snap) != "snapshots" || !strings.HasPrefix(repo, "models--") {
+		return "", false
+	}
+	org, name, ok := strings.Cut(strings.TrimPrefix(repo, "models--"), "--")
+	if !ok || org == "" || name == "" {
+		return "", false
+	}
+	return org + "/" + name, true
+}
