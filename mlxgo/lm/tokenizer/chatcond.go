@@ -90,31 +90,15 @@ func rewriteConditionals(src string) string {
 // tagEnd returns the index of closeTag ending the tag whose code starts at
 // from, skipping string literals; -1 when there is none.
 func tagEnd(src string, from int, closeTag string) int {
-	depth, quote := 0, byte(0)
-	for k := from; k+1 < len(src); k++ {
-		c := src[k]
-		switch {
-		case closeTag == "#}":
-			if c == '#' && src[k+1] == '}' {
-				return k
-			}
-		case quote != 0 && c == '\\':
-			k++
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '"':
-			quote = c
-		case depth == 0 && c == closeTag[0] && src[k+1] == '}':
-			return k
-		case c == '(' || c == '[' || c == '{':
-			depth++
-		case c == ')' || c == ']' || c == '}':
-			depth = max(depth-1, 0)
+	if closeTag == "#}" {
+		if k := strings.Index(src[from:], "#}"); k >= 0 {
+			return from + k
 		}
+		return -1
 	}
-	return -1
+	return scanCode(src, from, func(k, depth int) bool {
+		return depth == 0 && src[k] == closeTag[0] && k+1 < len(src) && src[k+1] == '}'
+	})
 }
 
 // splitTrim splits a tag's body into its whitespace-control marks and
@@ -148,34 +132,10 @@ func rewriteStatement(code string) string {
 // topLevelAssign returns the index of the first `=` of an assignment (not
 // ==, !=, <=, >=) outside brackets and strings, or -1.
 func topLevelAssign(s string) int {
-	depth, quote := 0, byte(0)
-	for k := 0; k < len(s); k++ {
-		c := s[k]
-		switch {
-		case quote != 0 && c == '\\':
-			k++
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '"':
-			quote = c
-		case c == '(' || c == '[' || c == '{':
-			depth++
-		case c == ')' || c == ']' || c == '}':
-			depth--
-		case c == '=' && depth == 0:
-			if k+1 < len(s) && s[k+1] == '=' {
-				k++
-				continue
-			}
-			if k > 0 && strings.IndexByte("=!<>", s[k-1]) >= 0 {
-				continue
-			}
-			return k
-		}
-	}
-	return -1
+	return scanCode(s, 0, func(k, depth int) bool {
+		return depth == 0 && s[k] == '=' && (k+1 == len(s) || s[k+1] != '=') &&
+			(k == 0 || strings.IndexByte("=!<>", s[k-1]) < 0)
+	})
 }
 
 // rewriteRegion rewrites an expression region: the code of a tag or what is
@@ -219,27 +179,9 @@ func rewriteRegion(s string) string {
 // closingBracket returns the index of the bracket closing the one at open,
 // skipping strings; -1 when it is not closed.
 func closingBracket(s string, open int) int {
-	depth, quote := 0, byte(0)
-	for k := open; k < len(s); k++ {
-		c := s[k]
-		switch {
-		case quote != 0 && c == '\\':
-			k++
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '"':
-			quote = c
-		case c == '(' || c == '[' || c == '{':
-			depth++
-		case c == ')' || c == ']' || c == '}':
-			if depth--; depth == 0 {
-				return k
-			}
-		}
-	}
-	return -1
+	return scanCode(s, open, func(k, depth int) bool {
+		return depth == 1 && strings.IndexByte(")]}", s[k]) >= 0
+	})
 }
 
 // rewritePart rewrites one top-level expression (brackets inside it already
@@ -266,25 +208,42 @@ func rewritePart(s string) string {
 // topLevelWord returns the index of word as a whole word in s at or after
 // from, outside strings and brackets; -1 when absent.
 func topLevelWord(s, word string, from int) int {
+	return scanCode(s, 0, func(k, depth int) bool {
+		return depth == 0 && k >= from && strings.HasPrefix(s[k:], word) &&
+			(k == 0 || !isNameByte(s[k-1])) && (k+len(word) == len(s) || !isNameByte(s[k+len(word)]))
+	})
+}
+
+// scanCode walks s from index from and calls visit for every byte outside string
+// literals ('…' or "…", with backslash escapes; the quotes themselves are not
+// visited), with depth the number of brackets open before it (never below 0). It
+// returns the first index where visit returns true, or -1: the one walk behind every
+// "outside strings and brackets" search of the template rewriting and checks.
+func scanCode(s string, from int, visit func(k, depth int) bool) int {
 	depth, quote := 0, byte(0)
-	for k := 0; k < len(s); k++ {
+	for k := from; k < len(s); k++ {
 		c := s[k]
 		switch {
 		case quote != 0 && c == '\\':
 			k++
+			continue
 		case quote != 0:
 			if c == quote {
 				quote = 0
 			}
+			continue
 		case c == '\'' || c == '"':
 			quote = c
-		case c == '(' || c == '[' || c == '{':
-			depth++
-		case c == ')' || c == ']' || c == '}':
-			depth--
-		case depth == 0 && k >= from && strings.HasPrefix(s[k:], word) &&
-			(k == 0 || !isNameByte(s[k-1])) && (k+len(word) == len(s) || !isNameByte(s[k+len(word)])):
+			continue
+		}
+		if visit(k, depth) {
 			return k
+		}
+		switch c {
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			depth = max(depth-1, 0)
 		}
 	}
 	return -1

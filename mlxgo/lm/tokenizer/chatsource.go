@@ -55,28 +55,14 @@ func checkSource(src string) string {
 				}
 			}
 		}
-		depth, quote, code := 0, byte(0), 0
-		for j := 0; j < len(body); j++ {
-			c := body[j]
-			if quote == 0 {
-				code++
+		code := 0
+		scanCode(body, 0, func(k, depth int) bool {
+			code++
+			if strings.IndexByte("([{", body[k]) >= 0 {
+				deepest = max(deepest, blocks+depth+1)
 			}
-			switch {
-			case quote != 0 && c == '\\':
-				j++
-			case quote != 0:
-				if c == quote {
-					quote = 0
-				}
-			case c == '\'' || c == '"':
-				quote = c
-			case c == '(' || c == '[' || c == '{':
-				depth++
-				deepest = max(deepest, blocks+depth)
-			case c == ')' || c == ']' || c == '}':
-				depth = max(depth-1, 0)
-			}
-		}
+			return false
+		})
 		deepest = max(deepest, blocks)
 		if code > maxTagCode {
 			return fmt.Sprintf("a tag at byte %d holds %d bytes of code, past the limit of %d", i-end-3, code, maxTagCode)
