@@ -214,9 +214,12 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if l := load(); l != nil && fitsInt32(m, n, k, lda, ldb, ldc) {
-		if parts, byRows := splitParts(m, n, k, Threads()); parts > 1 {
-			sgemmSplit(l, parts, byRows, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-			return
+		// Only products large enough to cut ask the library for its thread count.
+		if 2*float64(m)*float64(n)*float64(k) >= splitMinFlops {
+			if parts, byRows := splitParts(m, n, k, Threads()); parts > 1 {
+				sgemmSplit(l, parts, byRows, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+				return
+			}
 		}
 		sgemmLib(l, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
