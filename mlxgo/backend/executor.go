@@ -34,6 +34,10 @@ type Step struct {
 	// tape is done, so an executor that lowers the whole tape need only materialise the
 	// kept ones: the storage it gives the others may stay an unevaluated handle.
 	Keep bool
+	// Donate[j] is set when this step is the last reader of Inputs[j] and the input is
+	// not kept: the executor may mark it as a donor (Node.Donor) while the step runs.
+	// nil when no input may be donated.
+	Donate []bool
 }
 
 // Executor runs tapes. Run executes the steps in order (or lowers the whole tape and

@@ -10,6 +10,12 @@ type Node struct {
 	Storage Storage // nil until computed; the Node owns one reference
 	Strides []int   // element strides; nil means row-major contiguous
 	Offset  int     // element offset of the first element in Storage
+
+	// Donor is set by the executor, while a step runs, on an input of the step that no
+	// later step reads and nothing else keeps: the step's kernel may give that input's
+	// storage to its output instead of allocating (MLX's buffer donation). It is
+	// cleared when the step ends; kernels that do not donate ignore it.
+	Donor bool
 }
 
 // Size returns the number of elements.

@@ -53,7 +53,9 @@ func isFull(n *cnode) bool {
 // fuse replaces chains of elementwise nodes by fused nodes. Going from the last node
 // back, each elementwise node that is not fused yet roots a region; a node joins the
 // region when it is elementwise, is no output of the function, and every node that reads
-// it is in the region already (so no other node needs its value). Constants (Full) join
+// it is in the region already (so no other node needs its value), or when it is a unary
+// op that may be recomputed (recomputable): it then stays a node of its own until no
+// unfused node reads it. Constants (Full) join
 // as steps of every region that reads them. As in MLX, a member may have a smaller shape
 // than the root (it broadcasts to it): the kernel computes it at every output element.
 func (e *compiled) fuse() {
@@ -92,7 +94,7 @@ func (e *compiled) fuse() {
 			if fused[i] || !e.elementwise(n) || isOut[base+i] {
 				continue
 			}
-			if !isFull(n) && !allIn(users[i], region) {
+			if !isFull(n) && !allIn(users[i], region) && !e.recomputable(i) {
 				continue
 			}
 			region[i] = true
@@ -112,13 +114,32 @@ func (e *compiled) fuse() {
 			continue
 		}
 		for i := range region {
-			if !isFull(&e.nodes[i]) {
+			if !isFull(&e.nodes[i]) && allIn(users[i], region) {
 				fused[i] = true
 			}
 		}
 		e.nodes[j] = cnode{prim: p, shape: root.shape, dtype: root.dtype, args: args, keep: root.keep}
 	}
 	e.prune()
+}
+
+// recomputable reports whether node i, read by nodes outside a region, may still be
+// computed again inside it: a unary op of a value that stays in memory anyway (an
+// input of the function, or the result of an op that is never fused, such as a matrix
+// product). A gradient graph reads such a value twice, e.g. silu(gate) in
+// silu(gate)·up and in the gradient of up; when every reader computes it in its own
+// fused kernel it is never stored (its region's prune drops it), which saves one
+// activation of that size per layer for the price of recomputing it.
+func (e *compiled) recomputable(i int) bool {
+	n := &e.nodes[i]
+	if _, ok := n.prim.(unaryPrim); !ok || len(n.args) != 1 {
+		return false
+	}
+	a := n.args[0]
+	if a < e.base() {
+		return true
+	}
+	return !e.elementwise(&e.nodes[a-e.base()])
 }
 
 func allIn(js []int, set map[int]bool) bool {

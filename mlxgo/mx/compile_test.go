@@ -334,3 +334,28 @@ func TestCompileComposesWithVmap(t *testing.T) {
 		}
 	}
 }
+
+// TestCompileRecomputesUnaryReadTwice: silu(m) read by two products, with m a matrix
+// product (kept in memory anyway), is computed inside both fused kernels instead of
+// being stored, as the gradient of silu(gate)·up reads silu(gate) twice; the results
+// keep their bits.
+func TestCompileRecomputesUnaryReadTwice(t *testing.T) {
+	f := func(in []*mx.Array) []*mx.Array {
+		s := mx.Silu(mx.Matmul(in[0], in[0]))
+		return []*mx.Array{mx.Multiply(s, in[1]), mx.Multiply(s, in[2])}
+	}
+	r := rand.New(rand.NewSource(4))
+	in := []*mx.Array{randArray(r, -1, 1, 16, 16), randArray(r, -1, 1, 16, 16), randArray(r, -1, 1, 16)}
+	mx.Eval(in)
+	got := mx.Compile(f)(in)
+	names := opNames(got...)
+	if names["Silu"] != 0 || names["CompiledSiluMultiply"] != 2 {
+		t.Fatalf("compiled graph %v: want silu inside two fused kernels and no Silu node", names)
+	}
+	want := f(in)
+	for i := range got {
+		if !bytes.Equal(got[i].Bytes(), want[i].Bytes()) {
+			t.Fatalf("output %d differs from the unfused ops", i)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package mx
 
 import (
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -119,14 +120,30 @@ func evalTape(outs, tape []*Array, computed map[*Array]bool) {
 	for _, a := range tape {
 		nIn += len(a.inputs)
 	}
+	// lastUse is the step that reads an intermediate last: it may donate its storage.
+	lastUse := make(map[*Array]int, len(uses))
+	for i, a := range tape {
+		for _, in := range a.inputs {
+			if _, ok := uses[in]; ok {
+				lastUse[in] = i
+			}
+		}
+	}
 	steps := make([]backend.Step, len(tape))
 	ins := make([]*backend.Node, 0, nIn) // one block for every step's inputs
 	for i, a := range tape {
 		lo := len(ins)
-		for _, in := range a.inputs {
+		var donate []bool
+		for j, in := range a.inputs {
 			ins = append(ins, in.node)
+			if last, ok := lastUse[in]; ok && last == i && !requested[in] && !in.keep && !slices.Contains(a.inputs[:j], in) && !slices.Contains(a.inputs[j+1:], in) {
+				if donate == nil {
+					donate = make([]bool, len(a.inputs))
+				}
+				donate[j] = true
+			}
 		}
-		steps[i] = backend.Step{Op: a.prim.Op(), Inputs: ins[lo:len(ins):len(ins)], Out: a.node, Keep: requested[a] || a.keep}
+		steps[i] = backend.Step{Op: a.prim.Op(), Inputs: ins[lo:len(ins):len(ins)], Out: a.node, Keep: requested[a] || a.keep, Donate: donate}
 	}
 	defer opErrors()
 	current().Run(steps, func(i int) {

@@ -54,7 +54,7 @@ func crossEntropyKernel(_ CrossEntropyOp, in []*backend.Node, out *backend.Node)
 func crossEntropyGradKernel(_ CrossEntropyGradOp, in []*backend.Node, out *backend.Node) {
 	x, t, g := cpu.Floats(in[0]), cpu.Ints(in[1]), cpu.Floats(in[2])
 	V := in[0].Shape[1]
-	o, commit := cpu.OutFloats(out)
+	o, commit := cpu.OutFloatsFrom(out, in[0]) // the logits' memory when they are not needed after
 	cpu.ParallelFor(len(g), max(1, 4096/max(V, 1)), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			or := o[i*V : (i+1)*V]

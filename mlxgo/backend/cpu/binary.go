@@ -241,7 +241,13 @@ func binary(p backend.Binary, in []*node, out *node) {
 	if ct.IsFloat() {
 		x, sa := floatOperand(a, out.Shape)
 		y, sb := floatOperand(b, out.Shape)
-		o, commit := outFloats(out)
+		var o []float32
+		var commit func()
+		if out.Dtype == backend.Float32 && (donate(out, a) || donate(out, b)) {
+			o, commit = viewAs[float32](raw(out)), func() {}
+		} else {
+			o, commit = outFloats(out)
+		}
 		if a.IsContiguous() && b.IsContiguous() && len(x) == len(o) && len(y) == len(o) {
 			parallelFor(len(o), 1<<15, func(lo, hi int) { floatVV(p.Kind, o[lo:hi], x[lo:hi], y[lo:hi]) })
 		} else {

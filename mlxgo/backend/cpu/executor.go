@@ -46,14 +46,23 @@ type Executor struct{ Pool }
 // Name returns "cpu".
 func (Executor) Name() string { return "cpu" }
 
-// Run executes every step in order and calls done after each.
+// Run executes every step in order and calls done after each. The inputs a step may
+// donate (Step.Donate) are marked as donors (Node.Donor) while its kernel runs.
 func (Executor) Run(tape []backend.Step, done func(i int)) {
 	for i, s := range tape {
 		k, ok := Kernel(s.Op)
 		if !ok {
 			panic(fmt.Sprintf("cpu: no kernel registered for op %s (%T)", s.Op.Name(), s.Op))
 		}
+		for j, d := range s.Donate {
+			s.Inputs[j].Donor = d
+		}
 		k(s.Op, s.Inputs, s.Out)
+		for j, d := range s.Donate {
+			if d {
+				s.Inputs[j].Donor = false
+			}
+		}
 		done(i)
 	}
 }

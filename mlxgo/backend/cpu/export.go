@@ -8,6 +8,11 @@ import "github.com/mlxgo/mlxgo/mlxgo/backend"
 // into and a commit function that stores them in out's dtype (call it once done).
 func OutFloats(out *backend.Node) ([]float32, func()) { return outFloats(out) }
 
+// OutFloatsFrom is OutFloats, but the output may take over in's memory when in is a
+// donor (backend.Node.Donor): the kernel must then compute output element i from input
+// element i alone, reading it before writing it.
+func OutFloatsFrom(out, in *backend.Node) ([]float32, func()) { return outFloatsFrom(out, in) }
+
 // OutInts is OutFloats for integer and bool outputs.
 func OutInts(out *backend.Node) ([]int64, func()) { return outInts(out) }
 

@@ -37,7 +37,7 @@ func fused(op backend.Fused, in []*node, out *node) {
 			ins[i].strides = bcastStrides(x.Shape, out.Shape)
 		}
 	}
-	o, commit := outFloats(out)
+	o, commit := fusedOut(op, in, out)
 	steps := op.Steps
 	nb := (n + fusedBlock - 1) / fusedBlock
 	parallelFor(nb, max(1, 1<<15/fusedBlock), func(lo, hi int) {
@@ -77,6 +77,25 @@ func fused(op backend.Fused, in []*node, out *node) {
 		}
 	})
 	commit()
+}
+
+// fusedOut allocates the output of a chain, or takes over the memory of a dense input
+// that may be donated: a block's inputs are all read before its last step writes,
+// except by a tanh-GELU step (two passes over its block), so chains with one do not.
+func fusedOut(op backend.Fused, in []*node, out *node) ([]float32, func()) {
+	for _, st := range op.Steps {
+		if u, ok := st.Op.(backend.Unary); ok && u.Kind == backend.GeluApprox {
+			return outFloats(out)
+		}
+	}
+	if out.Dtype == backend.Float32 {
+		for _, x := range in {
+			if donate(out, x) {
+				return viewAs[float32](raw(out)), func() {}
+			}
+		}
+	}
+	return outFloats(out)
 }
 
 func fill(dst []float32, v float32) {

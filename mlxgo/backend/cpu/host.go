@@ -130,6 +130,32 @@ func ints(a *node) []int64 {
 
 // outFloats allocates out and returns a float32 slice to write its values into, and a
 // commit function that stores them in out's dtype.
+// donate gives in's storage to out when in is a donor (backend.Node.Donor) of out's
+// dtype and size, row-major from the start of a pool buffer it alone holds, and reports
+// whether it did. The kernel then writes its output over its input: only kernels whose
+// output element i depends on input element i alone (and not on ones written before
+// it) may donate.
+func donate(out, in *node) bool {
+	if !in.Donor || in.Dtype != out.Dtype || in.Offset != 0 || !in.IsContiguous() {
+		return false
+	}
+	b, ok := in.Storage.(*Buffer)
+	if !ok || b.external || b.refs.Load() != 1 || len(b.bytes) != out.NBytes() {
+		return false
+	}
+	b.Retain()
+	out.Set(b)
+	return true
+}
+
+// outFloatsFrom is outFloats, writing over in's memory when in may be donated (donate).
+func outFloatsFrom(out, in *node) ([]float32, func()) {
+	if out.Dtype == backend.Float32 && donate(out, in) {
+		return viewAs[float32](raw(out)), func() {}
+	}
+	return outFloats(out)
+}
+
 func outFloats(out *node) ([]float32, func()) {
 	alloc(out)
 	if out.Dtype == backend.Float32 {

@@ -102,7 +102,13 @@ func unary(p backend.Unary, in []*node, out *node) {
 		return
 	}
 	x := floats(in[0])
-	o, commit := outFloats(out)
+	var o []float32
+	var commit func()
+	if p.Kind == backend.GeluApprox { // geluApproxVec makes two passes: no donation
+		o, commit = outFloats(out)
+	} else {
+		o, commit = outFloatsFrom(out, in[0])
+	}
 	parallelFor(len(o), unaryGrain(p.Kind), func(lo, hi int) { unaryFloats(p.Kind, o[lo:hi], x[lo:hi]) })
 	commit()
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/mlxgo/mlxgo/mlxgo/backend/cpu"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -82,6 +83,7 @@ func runBench(args []string) error {
 	var times []float64
 	mlxExec, onMLX := mx.CurrentBackend().Backend.(*mlx.Executor)
 	var before mlx.Stats
+	var missesBefore, missBytesBefore int64
 	for i := 0; i < *steps+*warmup; i++ {
 		ids := mx.RandInt(0, cfg.VocabSize, []int{*batch, *seq + 1}, mx.Key(uint64(i)))
 		mx.Eval(ids)
@@ -92,6 +94,9 @@ func runBench(args []string) error {
 			if err := pprof.StartCPUProfile(cpuProf); err != nil {
 				return fmt.Errorf("%s: %v", *profile, err)
 			}
+		}
+		if i == *warmup {
+			missesBefore, missBytesBefore = cpu.Pool{}.Misses()
 		}
 		if i == *warmup && onMLX {
 			before = mlxExec.Stats()
@@ -122,6 +127,9 @@ func runBench(args []string) error {
 			mx.Eval(l, m.Parameters(), opt.State())
 		})
 	}
+	misses, missBytes := cpu.Pool{}.Misses()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	res := map[string]any{
@@ -131,6 +139,8 @@ func runBench(args []string) error {
 		"grad_checkpoint": *ckpt, "compile": *compile,
 		"step_gflop": flops / 1e9, "machine_gflops": gflops, "mfu": flops / med / (gflops * 1e9),
 		"threads": runtime.GOMAXPROCS(0), "blas_threads": blas.Threads(),
+		"peak_active_mib": float64(mx.PeakMemory()) / (1 << 20), "cache_mib": float64(mx.CacheMemory()) / (1 << 20),
+		"go_heap_sys_mib": float64(ms.HeapSys) / (1 << 20), "go_heap_released_mib": float64(ms.HeapReleased) / (1 << 20), "pool_misses_per_step": (misses - missesBefore) / int64(*steps), "pool_miss_mib_per_step": float64(missBytes-missBytesBefore) / float64(*steps) / (1 << 20),
 	}
 	if onMLX {
 		// Traffic between Go and MLX per timed step (the batch's token ids go in).

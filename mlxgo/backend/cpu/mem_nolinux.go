@@ -1,0 +1,6 @@
+//go:build unix && !linux
+
+package cpu
+
+// adviseHuge does nothing outside Linux.
+func adviseHuge([]byte) {}
