@@ -216,8 +216,8 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if l := load(); l != nil && fitsInt32(m, n, k, lda, ldb, ldc) {
 		// Only products large enough to cut ask the library for its thread count.
 		if 2*float64(m)*float64(n)*float64(k) >= splitMinFlops {
-			if parts, byRows := splitParts(m, n, k, Threads()); parts > 1 {
-				sgemmSplit(l, parts, byRows, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+			if pm, pn := splitGrid(m, n, k, Threads()); pm*pn > 1 {
+				sgemmSplit(l, pm, pn, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 				return
 			}
 		}

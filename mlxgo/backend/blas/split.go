@@ -10,9 +10,10 @@ import (
 // threads inside it; on the mid-sized products of a training step (a few
 // hundred to a few thousand rows, hidden sizes of 500–2000) that cost is
 // large: OpenBLAS 0.3.21 with 2 threads ran 512×1536×576 at 174 GFLOP/s
-// where its square 1024² product runs at 265. Cutting C into one block of
-// rows (or columns) per thread and running each block single-threaded
-// through [Parallel] keeps every core inside one large, independent call.
+// where its square 1024² product runs at 265. Cutting C into one block per
+// thread (a grid of rows × columns, splitGrid) and running each block
+// single-threaded through [Parallel] keeps every core inside one large,
+// independent call.
 //
 // Measured on a 16-core Xeon (OpenBLAS 0.3.21, SkylakeX kernels): the
 // 2048-row products of a 16×128 LoRA step ran at about 700 instead of 400
@@ -38,47 +39,59 @@ var splitOff = sync.OnceValue(func() bool {
 	return false
 })
 
-// splitParts returns into how many blocks a library product of this size
-// should be cut, and whether by rows (else by columns); parts < 2 means run
-// it whole.
-func splitParts(m, n, k, threads int) (parts int, byRows bool) {
+// splitGrid returns how to cut a library product of this size: into pm blocks
+// of rows times pn blocks of columns, each run single-threaded; pm·pn < 2
+// means run it whole. It uses as many blocks as threads allow (at most one
+// per thread, each side at least splitMinSide), and among those grids the one
+// whose blocks pack the fewest elements of A and B (m/pm + n/pn, times k): a
+// block of rows alone packs all of B, which on 16 threads made every thread
+// pack the whole weight matrix of a layer.
+func splitGrid(m, n, k, threads int) (pm, pn int) {
 	if threads < splitMinThreads || splitOff() || inPar.Load() > 0 || 2*float64(m)*float64(n)*float64(k) < splitMinFlops {
-		return 1, true
+		return 1, 1
 	}
-	byRows = m >= n || m >= threads*splitMinSide
-	side := n
-	if byRows {
-		side = m
+	pm, pn = 1, 1
+	best := m + n
+	for r := 1; r <= threads; r++ {
+		c := threads / r
+		if (r > 1 && m/r < splitMinSide) || (c > 1 && n/c < splitMinSide) {
+			continue
+		}
+		cost := (m+r-1)/r + (n+c-1)/c
+		if r*c > pm*pn || (r*c == pm*pn && cost < best) {
+			pm, pn, best = r, c, cost
+		}
 	}
-	return min(threads, side/splitMinSide), byRows
+	return pm, pn
 }
 
-// sgemmSplit computes the product as parts independent single-threaded
-// library calls, each on a block of C's rows (byRows) or columns. Block
-// edges are multiples of 16 so every block starts on a cache line.
-func sgemmSplit(l *library, parts int, byRows bool, transA, transB bool, m, n, k int, alpha float32,
-	a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	side := n
-	if byRows {
-		side = m
+// blockEdges cuts side into parts blocks whose edges are multiples of 16, so
+// every block starts on a cache line; it returns the block length and count.
+func blockEdges(side, parts int) (step, count int) {
+	step = (side/parts + 15) &^ 15
+	if step == 0 {
+		step = side
 	}
-	step := (side/parts + 15) &^ 15
-	parts = (side + step - 1) / step
-	Parallel(parts, func(p int) {
-		lo := p * step
-		hi := min(side, lo+step)
-		if byRows {
-			offA := lo * lda // op(A) row i is A's row i
-			if transA {
-				offA = lo // op(A) row i is A's column i
-			}
-			sgemmLib(l, transA, transB, hi-lo, n, k, alpha, a[offA:], lda, b, ldb, beta, c[lo*ldc:], ldc)
-			return
+	return step, (side + step - 1) / step
+}
+
+// sgemmSplit computes the product as independent single-threaded library
+// calls, one per block of a pm × pn grid over C.
+func sgemmSplit(l *library, pm, pn int, transA, transB bool, m, n, k int, alpha float32,
+	a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	rs, rn := blockEdges(m, pm)
+	cs, cn := blockEdges(n, pn)
+	Parallel(rn*cn, func(p int) {
+		i0, j0 := (p/cn)*rs, (p%cn)*cs
+		i1, j1 := min(m, i0+rs), min(n, j0+cs)
+		offA := i0 * lda // op(A) row i is A's row i
+		if transA {
+			offA = i0 // op(A) row i is A's column i
 		}
-		offB := lo // op(B) column j is B's column j
+		offB := j0 // op(B) column j is B's column j
 		if transB {
-			offB = lo * ldb // op(B) column j is B's row j
+			offB = j0 * ldb // op(B) column j is B's row j
 		}
-		sgemmLib(l, transA, transB, m, hi-lo, k, alpha, a, lda, b[offB:], ldb, beta, c[lo:], ldc)
+		sgemmLib(l, transA, transB, i1-i0, j1-j0, k, alpha, a[offA:], lda, b[offB:], ldb, beta, c[i0*ldc+j0:], ldc)
 	})
 }

@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-// TestSplitProducts checks that a product cut into blocks of rows or of
-// columns, each run single-threaded, equals the same product run whole, for
-// every transpose combination, leading dimensions wider than the matrix,
-// block counts that do not divide the size, and beta ≠ 0.
+// TestSplitProducts checks that a product cut into a grid of blocks (rows
+// only, columns only, both), each run single-threaded, equals the same product
+// run whole, for every transpose combination, leading dimensions wider than
+// the matrix, block counts that do not divide the size, and beta ≠ 0.
 func TestSplitProducts(t *testing.T) {
 	l := load()
 	if l == nil {
@@ -20,9 +20,9 @@ func TestSplitProducts(t *testing.T) {
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
 	r := rand.New(rand.NewPCG(3, 4))
-	shapes := []struct{ m, n, k, parts int }{{515, 97, 130, 3}, {96, 700, 64, 4}, {256, 256, 256, 2}, {1000, 33, 17, 4}}
+	shapes := []struct{ m, n, k, pm, pn int }{{515, 97, 130, 3, 1}, {96, 700, 64, 1, 4}, {256, 256, 256, 2, 2}, {1000, 33, 17, 4, 1}, {515, 700, 64, 3, 2}}
 	for _, s := range shapes {
-		for _, byRows := range []bool{true, false} {
+		{
 			for _, ta := range []bool{false, true} {
 				for _, tb := range []bool{false, true} {
 					rowsA, colsA := s.m, s.k
@@ -39,10 +39,10 @@ func TestSplitProducts(t *testing.T) {
 					want := append([]float32(nil), c0...)
 					got := append([]float32(nil), c0...)
 					sgemmLib(l, ta, tb, s.m, s.n, s.k, 1.5, a, lda, b, ldb, 0.5, want, ldc)
-					sgemmSplit(l, s.parts, byRows, ta, tb, s.m, s.n, s.k, 1.5, a, lda, b, ldb, 0.5, got, ldc)
+					sgemmSplit(l, s.pm, s.pn, ta, tb, s.m, s.n, s.k, 1.5, a, lda, b, ldb, 0.5, got, ldc)
 					for i := range want {
 						if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
-							t.Fatalf("%+v rows=%v ta=%v tb=%v: c[%d] = %g, whole product %g", s, byRows, ta, tb, i, got[i], want[i])
+							t.Fatalf("%+v ta=%v tb=%v: c[%d] = %g, whole product %g", s, ta, tb, i, got[i], want[i])
 						}
 					}
 				}
@@ -51,37 +51,37 @@ func TestSplitProducts(t *testing.T) {
 	}
 }
 
-// TestSplitParts checks when products are cut: only large ones, never
-// inside Parallel, not with fewer than 4 threads, by the longer side.
-func TestSplitParts(t *testing.T) {
-	cases := []struct {
-		m, n, k, threads, parts int
-		rows                    bool
-	}{
-		{512, 1536, 576, 2, 1, true},    // 2 threads: measured even, left whole
-		{1024, 1536, 576, 4, 4, true},   // rows: 1024 ≥ 4·64
-		{512, 1536, 576, 16, 16, false}, // columns when rows are too few for the threads
-		{2048, 576, 576, 16, 16, true},  // one block per thread
-		{8, 49152, 576, 4, 4, false},    // few rows, many columns
-		{64, 64, 64, 8, 1, true},        // too small to pay
-		{512, 1536, 576, 1, 1, true},    // one thread
+// TestSplitGrid checks when and how products are cut: only large ones, never
+// inside Parallel, not with fewer than 4 threads, into one block per thread,
+// in the grid whose blocks pack the least.
+func TestSplitGrid(t *testing.T) {
+	cases := []struct{ m, n, k, threads, pm, pn int }{
+		{512, 1536, 576, 2, 1, 1},     // 2 threads: measured even, left whole
+		{1024, 1536, 576, 4, 2, 2},    // 512+768 packed rows/columns per block, the least of 1×4, 2×2, 4×1
+		{512, 1536, 576, 16, 2, 8},    // 16 rows of 32 would be too thin
+		{2048, 576, 576, 16, 8, 2},    // 256+288
+		{2048, 1536, 576, 12, 4, 3},   // 12 threads: 512+512
+		{8, 49152, 576, 4, 1, 4},      // few rows, many columns
+		{64, 64, 64, 8, 1, 1},         // too small to pay
+		{512, 1536, 576, 1, 1, 1},     // one thread
+		{2048, 49152, 576, 16, 1, 16}, // the head: columns
 	}
 	for _, c := range cases {
-		p, rows := splitParts(c.m, c.n, c.k, c.threads)
-		if p != c.parts || (p > 1 && rows != c.rows) {
-			t.Errorf("splitParts(%d, %d, %d, %d threads) = %d, rows %v; want %d, rows %v", c.m, c.n, c.k, c.threads, p, rows, c.parts, c.rows)
+		if pm, pn := splitGrid(c.m, c.n, c.k, c.threads); pm != c.pm || pn != c.pn {
+			t.Errorf("splitGrid(%d, %d, %d, %d threads) = %d×%d, want %d×%d", c.m, c.n, c.k, c.threads, pm, pn, c.pm, c.pn)
 		}
 	}
 	Parallel(2, func(int) {
-		if p, _ := splitParts(2048, 2048, 2048, 8); p != 1 {
-			t.Errorf("split inside Parallel: %d parts", p)
+		if pm, pn := splitGrid(2048, 2048, 2048, 8); pm*pn != 1 {
+			t.Errorf("split inside Parallel: %d×%d", pm, pn)
 		}
 	})
 }
 
 // BenchmarkLoRAShapes compares, on the products of a smollm135 training step
-// (512 tokens), the library's own threading with the split into one
-// single-threaded block per thread: GFLOP/s for each and their ratio.
+// (512 and 2048 tokens), the library's own threading with the split into one
+// single-threaded block per thread, as a grid (splitGrid) and as blocks of
+// rows only: GFLOP/s for each and the grid's speedup over the other two.
 func BenchmarkLoRAShapes(b *testing.B) {
 	l := load()
 	if l == nil {
@@ -91,21 +91,26 @@ func BenchmarkLoRAShapes(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, s := range []struct{ m, n, k int }{{512, 1536, 576}, {512, 576, 1536}, {512, 576, 576}, {2048, 1536, 576}} {
 		a, bb, c := randSlice(r, s.m*s.k), randSlice(r, s.k*s.n), make([]float32, s.m*s.n)
-		parts, rows := splitParts(s.m, s.n, s.k, threads)
+		pm, pn := splitGrid(s.m, s.n, s.k, max(threads, splitMinThreads))
 		flop := 2 * float64(s.m*s.n*s.k)
-		var whole, split float64
+		var whole, split, rows float64
 		b.Run(fmt.Sprintf("%dx%dx%d", s.m, s.n, s.k), func(b *testing.B) {
 			for b.Loop() {
 				t0 := time.Now()
 				sgemmLib(l, false, false, s.m, s.n, s.k, 1, a, s.k, bb, s.n, 0, c, s.n)
 				t1 := time.Now()
-				sgemmSplit(l, max(parts, 2), rows, false, false, s.m, s.n, s.k, 1, a, s.k, bb, s.n, 0, c, s.n)
+				sgemmSplit(l, pm, pn, false, false, s.m, s.n, s.k, 1, a, s.k, bb, s.n, 0, c, s.n)
+				t2 := time.Now()
+				sgemmSplit(l, max(threads, 2), 1, false, false, s.m, s.n, s.k, 1, a, s.k, bb, s.n, 0, c, s.n)
 				whole += t1.Sub(t0).Seconds()
-				split += time.Since(t1).Seconds()
+				split += t2.Sub(t1).Seconds()
+				rows += time.Since(t2).Seconds()
 			}
 			b.ReportMetric(flop*float64(b.N)/whole/1e9, "GFLOP/s-whole")
-			b.ReportMetric(flop*float64(b.N)/split/1e9, "GFLOP/s-split")
-			b.ReportMetric(whole/split, "speedup")
+			b.ReportMetric(flop*float64(b.N)/split/1e9, "GFLOP/s-grid")
+			b.ReportMetric(flop*float64(b.N)/rows/1e9, "GFLOP/s-rows")
+			b.ReportMetric(whole/split, "grid/whole")
+			b.ReportMetric(rows/split, "grid/rows")
 		})
 	}
 }
