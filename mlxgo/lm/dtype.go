@@ -67,6 +67,16 @@ func SetDtype(m *Model, dt mx.Dtype) error {
 // weights' own dtype otherwise, and on other backends (MLX computes half precision
 // natively, as mlx-lm does).
 func DefaultComputeDtype(m *Model) mx.Dtype {
+	stored := StoredDtype(m)
+	if (stored == mx.Bfloat16 || stored == mx.Float16) && mx.CurrentBackend().Name() == "cpu" {
+		return mx.Float32
+	}
+	return stored
+}
+
+// StoredDtype returns the dtype of the model's half-precision floating-point
+// parameters when it has any (bfloat16 or float16), else float32.
+func StoredDtype(m *Model) mx.Dtype {
 	stored := mx.Float32
 	for _, p := range tree.Flatten(nn.Parameters(m)) {
 		if dt := p.Value.Dtype(); dt.IsFloat() {
@@ -75,9 +85,6 @@ func DefaultComputeDtype(m *Model) mx.Dtype {
 				break
 			}
 		}
-	}
-	if (stored == mx.Bfloat16 || stored == mx.Float16) && mx.CurrentBackend().Name() == "cpu" {
-		return mx.Float32
 	}
 	return stored
 }

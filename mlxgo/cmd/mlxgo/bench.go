@@ -42,7 +42,8 @@ func runBench(args []string) error {
 	warmup := fs.Int("warmup", 2, "untimed steps before the timed ones")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the timed steps")
 	compile := fs.Bool("compile", trainer.Defaults().Compile, "compile the loss and gradient (mx.Compile), as training does")
-	dtype := fs.String("dtype", "float32", "dtype of the base weights (float32, bfloat16 or float16); the LoRA factors stay float32")
+	dtype := fs.String("dtype", "", "dtype the base weights compute in (float32, bfloat16 or float16; default: as lora does, float32 on the CPU backend, else as stored); the LoRA factors stay float32")
+	stored := fs.String("stored", "float32", "dtype the random base weights are stored in, as in a checkpoint (float32, bfloat16 or float16), before --dtype applies")
 	prims := fs.Bool("profile", false, "after the timed steps, print a per-primitive profile of one step to stderr (time, bytes, FLOPs, GEMM shapes)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -60,7 +61,10 @@ func runBench(args []string) error {
 	}
 	mx.Seed(0)
 	m := lm.New(cfg)
-	if err := applyDtype(m, *dtype); err != nil {
+	if err := applyDtype(m, *stored); err != nil {
+		return fmt.Errorf("bench: --stored: %w", err)
+	}
+	if err := applyComputeDtype(m, *dtype); err != nil {
 		return fmt.Errorf("bench: --dtype: %w", err)
 	}
 	mx.Eval(m.Parameters())
@@ -134,7 +138,7 @@ func runBench(args []string) error {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	res := map[string]any{
 		"impl": "mlxgo", "backend": mx.CurrentBackend().String(), "blas": blas.Backend(), "preset": *preset,
-		"batch": *batch, "seq": *seq, "dtype": *dtype, "trainable": lora.TrainableCount(m), "step_s_median": med,
+		"batch": *batch, "seq": *seq, "dtype": lm.StoredDtype(m).String(), "stored": *stored, "trainable": lora.TrainableCount(m), "step_s_median": med,
 		"tokens_per_s": float64(*batch**seq) / med, "peak_rss_mib": float64(ru.Maxrss) / 1024,
 		"grad_checkpoint": *ckpt, "compile": *compile,
 		"step_gflop": flops / 1e9, "machine_gflops": gflops, "mfu": flops / med / (gflops * 1e9),

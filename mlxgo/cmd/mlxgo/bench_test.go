@@ -22,7 +22,7 @@ func TestBenchReportsMFU(t *testing.T) {
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	for _, k := range []string{"tokens_per_s", "peak_rss_mib", "mfu", "machine_gflops", "threads", "step_gflop"} {
+	for _, k := range []string{"tokens_per_s", "peak_rss_mib", "mfu", "machine_gflops", "threads", "step_gflop", "peak_active_mib"} {
 		v, ok := r[k].(float64)
 		if !ok || v <= 0 {
 			t.Errorf("%s = %v, want a positive number", k, r[k])
@@ -37,7 +37,40 @@ func TestBenchReportsMFU(t *testing.T) {
 			t.Errorf("profile lacks %q:\n%s", want, p)
 		}
 	}
+	if _, ok := r["pool_misses_per_step"].(float64); !ok {
+		t.Errorf("pool_misses_per_step = %v, want a number", r["pool_misses_per_step"])
+	}
 	if _, err := exec.Command(bin, "bench", "--steps", "0").CombinedOutput(); err == nil {
 		t.Error("--steps 0 accepted")
+	}
+}
+
+// TestBenchStoredDtype: weights stored in bfloat16, as a checkpoint's, compute in
+// float32 on the CPU by default (as lora does) and in bfloat16 when asked.
+func TestBenchStoredDtype(t *testing.T) {
+	bin := buildCLI(t)
+	for _, c := range []struct {
+		args  []string
+		dtype string
+	}{
+		{[]string{"--stored", "bfloat16"}, "float32"},
+		{[]string{"--stored", "bfloat16", "--dtype", "bfloat16"}, "bfloat16"},
+		{nil, "float32"},
+	} {
+		args := append([]string{"bench", "--preset", "tiny", "--batch", "1", "--seq", "16", "--warmup", "0", "--steps", "1"}, c.args...)
+		out, err := exec.Command(bin, args...).Output()
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		var r map[string]any
+		if err := json.Unmarshal(out, &r); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, out)
+		}
+		if r["dtype"] != c.dtype {
+			t.Errorf("%v: computes in %v, want %s", c.args, r["dtype"], c.dtype)
+		}
+	}
+	if out, err := exec.Command(bin, "bench", "--stored", "float8").CombinedOutput(); err == nil || !strings.Contains(string(out), "--stored") {
+		t.Errorf("--stored float8: err %v, output %s; want an error naming --stored", err, out)
 	}
 }
