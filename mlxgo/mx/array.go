@@ -114,7 +114,9 @@ func numel(shape []int) int { return backend.Numel(shape) }
 // true: read-only, valid while the array is alive and until a later Eval moves its
 // storage to a device backend), a copy otherwise (a strided view, or storage of a
 // device backend). It is the one path from an array's storage to the
-// host; Bytes, Float32s, Item, printing and saving all go through it.
+// host; Bytes, Float32s, Item, printing and saving all go through it. Keep the array
+// reachable while mapped bytes are in use (runtime.KeepAlive): the CPU backend's
+// buffers of 1 MiB and more are returned to the system once the array is collected.
 func (a *Array) HostBytes() (b []byte, mapped bool) {
 	Eval(a)
 	return cpu.HostBytes(a.node)
@@ -141,6 +143,7 @@ func ints(a *Array) []int64 {
 
 // Float32s evaluates the array and returns a copy of its values as float32, row-major.
 func (a *Array) Float32s() []float32 {
+	defer runtime.KeepAlive(a) // its memory is read below (the GC would release it)
 	n, mapped := hostNode(a)
 	f := cpu.Floats(n)
 	if mapped && a.dtype == Float32 {
@@ -184,6 +187,7 @@ func (a *Array) Item() float64 {
 	if a.Size() != 1 {
 		panicf("Item", "array of shape %v has %d elements; Item needs exactly one", a.shape, a.Size())
 	}
+	defer runtime.KeepAlive(a) // its memory is read below
 	if a.dtype.IsFloat() {
 		return float64(floats(a)[0])
 	}
@@ -195,6 +199,7 @@ func (a *Array) String() string {
 	if a == nil {
 		return "array(nil)"
 	}
+	defer runtime.KeepAlive(a) // its memory is read below
 	Eval(a)
 	var vals []string
 	if a.dtype.IsFloat() {

@@ -3,6 +3,7 @@ package mx
 import (
 	"fmt"
 	"math"
+	"runtime"
 
 	"github.com/mlxgo/mlxgo/mlxgo/backend"
 	"github.com/mlxgo/mlxgo/mlxgo/backend/cpu"
@@ -96,6 +97,7 @@ func fromExternal(raw []byte, shape []int, dt Dtype, keep any) *Array {
 
 // Bytes evaluates the array and returns a copy of its elements as little-endian bytes.
 func (a *Array) Bytes() []byte {
+	defer runtime.KeepAlive(a) // its memory is copied below
 	b, mapped := a.HostBytes()
 	if mapped {
 		return append([]byte(nil), b...)
