@@ -215,9 +215,14 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if l := load(); l != nil && fitsInt32(m, n, k, lda, ldb, ldc) {
 		// Only products large enough to cut ask the library for its thread count.
-		if 2*float64(m)*float64(n)*float64(k) >= splitMinFlops {
-			if pm, pn := splitGrid(m, n, k, Threads()); pm*pn > 1 {
+		if f := 2 * float64(m) * float64(n) * float64(k); f >= splitKMinFlops {
+			threads := Threads()
+			if pm, pn := splitGrid(m, n, k, threads); pm*pn > 1 {
 				sgemmSplit(l, pm, pn, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+				return
+			}
+			if parts := splitDepth(m, n, k, threads); parts > 1 {
+				sgemmSplitK(l, parts, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 				return
 			}
 		}

@@ -114,3 +114,98 @@ func BenchmarkLoRAShapes(b *testing.B) {
 		})
 	}
 }
+
+// TestSplitDepthProducts checks that a product whose reduction axis is cut into
+// slices, summed afterwards, equals the product run whole, for every transpose
+// combination, wide leading dimensions, slices that do not divide k, beta 0 and
+// beta ≠ 0.
+func TestSplitDepthProducts(t *testing.T) {
+	l := load()
+	if l == nil {
+		t.Fatalf("no BLAS library loaded (%s); make setup installs OpenBLAS", reason)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, s := range []struct{ m, n, k, parts int }{{8, 57, 1000, 3}, {57, 8, 513, 2}, {3, 5, 2048, 8}} {
+		for _, beta := range []float32{0, 0.5} {
+			for _, ta := range []bool{false, true} {
+				for _, tb := range []bool{false, true} {
+					rowsA, colsA := s.m, s.k
+					if ta {
+						rowsA, colsA = s.k, s.m
+					}
+					rowsB, colsB := s.k, s.n
+					if tb {
+						rowsB, colsB = s.n, s.k
+					}
+					lda, ldb, ldc := colsA+3, colsB+5, s.n+7
+					a, b := randSlice(r, rowsA*lda), randSlice(r, rowsB*ldb)
+					c0 := randSlice(r, s.m*ldc)
+					want := append([]float32(nil), c0...)
+					got := append([]float32(nil), c0...)
+					sgemmLib(l, ta, tb, s.m, s.n, s.k, 1.5, a, lda, b, ldb, beta, want, ldc)
+					sgemmSplitK(l, s.parts, ta, tb, s.m, s.n, s.k, 1.5, a, lda, b, ldb, beta, got, ldc)
+					for i := range want {
+						if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
+							t.Fatalf("%+v beta=%v ta=%v tb=%v: c[%d] = %g, whole product %g", s, beta, ta, tb, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestSplitDepth checks which products have their reduction cut: outputs too
+// small for a block per thread, deep enough reductions, never on one thread or
+// inside Parallel.
+func TestSplitDepth(t *testing.T) {
+	cases := []struct{ m, n, k, threads, parts int }{
+		{576, 8, 512, 2, 2},     // a LoRA factor's gradient over 4×128 tokens
+		{8, 576, 2048, 16, 8},   // over 2048 tokens: slices of 256
+		{8, 576, 100000, 4, 4},  // one slice per thread
+		{512, 1536, 576, 16, 1}, // large output: the grid's case
+		{8, 192, 512, 2, 1},     // too small to pay
+		{576, 8, 512, 1, 1},     // one thread
+	}
+	for _, c := range cases {
+		if p := splitDepth(c.m, c.n, c.k, c.threads); p != c.parts {
+			t.Errorf("splitDepth(%d, %d, %d, %d threads) = %d, want %d", c.m, c.n, c.k, c.threads, p, c.parts)
+		}
+	}
+	Parallel(2, func(int) {
+		if p := splitDepth(8, 576, 2048, 16); p != 1 {
+			t.Errorf("reduction cut inside Parallel: %d parts", p)
+		}
+	})
+}
+
+// BenchmarkLoRAFactorGrads compares the library's own threading with the cut
+// reduction on the LoRA factors' gradients (rank 8, hidden 576, 512 and 2048
+// tokens).
+func BenchmarkLoRAFactorGrads(b *testing.B) {
+	l := load()
+	if l == nil {
+		b.Skip("no BLAS library")
+	}
+	threads := Threads()
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, s := range []struct{ m, n, k int }{{576, 8, 512}, {8, 576, 512}, {576, 8, 2048}, {8, 576, 2048}} {
+		a, bb, c := randSlice(r, s.m*s.k), randSlice(r, s.k*s.n), make([]float32, s.m*s.n)
+		parts := max(2, min(threads, s.k/splitKMinDepth))
+		flop := 2 * float64(s.m*s.n*s.k)
+		var whole, split float64
+		b.Run(fmt.Sprintf("TN%dx%dx%d", s.m, s.n, s.k), func(b *testing.B) {
+			for b.Loop() {
+				t0 := time.Now()
+				sgemmLib(l, true, false, s.m, s.n, s.k, 1, a, s.m, bb, s.n, 0, c, s.n)
+				t1 := time.Now()
+				sgemmSplitK(l, parts, true, false, s.m, s.n, s.k, 1, a, s.m, bb, s.n, 0, c, s.n)
+				whole += t1.Sub(t0).Seconds()
+				split += time.Since(t1).Seconds()
+			}
+			b.ReportMetric(flop*float64(b.N)/whole/1e9, "GFLOP/s-whole")
+			b.ReportMetric(flop*float64(b.N)/split/1e9, "GFLOP/s-splitk")
+			b.ReportMetric(whole/split, "speedup")
+		})
+	}
+}
