@@ -114,14 +114,14 @@ func packedHeads(x []float32, H, L, D int) heads {
 }
 
 // attnForward writes softmax(scale·q·kᵀ + mask)·v into o, all packed head
-// after head.
-func attnForward(o, q, k, v []float32, d sdpaDims, scale float32, causal bool) {
-	attnForwardHeads(packedHeads(o, d.Hq, d.L, d.Dv), packedHeads(q, d.Hq, d.L, d.D),
+// after head, and each row's log-sum-exp into lse (B·Hq·L values) unless it is nil.
+func attnForward(o, lse, q, k, v []float32, d sdpaDims, scale float32, causal bool) {
+	attnForwardHeads(packedHeads(o, d.Hq, d.L, d.Dv), lse, packedHeads(q, d.Hq, d.L, d.D),
 		packedHeads(k, d.Hkv, d.S, d.D), packedHeads(v, d.Hkv, d.S, d.Dv), d, scale, causal)
 }
 
 // attnForwardHeads is attnForward for any head layouts.
-func attnForwardHeads(o, q, k, v heads, d sdpaDims, scale float32, causal bool) {
+func attnForwardHeads(o heads, lse []float32, q, k, v heads, d sdpaDims, scale float32, causal bool) {
 	rowsPer := attnRows(d.L)
 	blocks := (d.L + rowsPer - 1) / rowsPer
 	rep := d.Hq / d.Hkv
@@ -134,70 +134,101 @@ func attnForwardHeads(o, q, k, v heads, d sdpaDims, scale float32, causal bool) 
 		defer f32Pool.Put(buf)
 		p := *buf
 		blas.Sgemm(false, true, i1-i0, n, d.D, scale, q.at(b, h, i0), q.ld, k.at(b, h/rep, 0), k.ld, 0, p, n)
-		softmaxRows(p, i0, i1, n, d, causal, nil)
+		var rowLSE []float32
+		if lse != nil {
+			rowLSE = lse[bh*d.L : (bh+1)*d.L]
+		}
+		softmaxRows(p, i0, i1, n, d, causal, rowLSE)
 		blas.Sgemm(false, false, i1-i0, d.Dv, n, 1, p, n, v.at(b, h/rep, 0), v.ld, 0, o.at(b, h, i0), o.ld)
 	})
 }
 
 // attnBackward writes the gradients of q, k and v for the cotangent dO of
-// the output, all packed head after head. Pass 1, by blocks of query rows:
-// P, dP = dO·vᵀ, the row sums δ = rowsum(P∘dP) and dq = dS·k with
-// dS = P∘(dP − δ)·scale; it keeps each row's log-sum-exp and δ. Pass 2, by
-// blocks of keys of each K/V head: for every query head of the group and
-// every row that sees the block, P and dS again from the kept statistics,
-// dv += Pᵀ·dO and dk += dSᵀ·q.
-func attnBackward(dq, dk, dv, q, k, v, dO []float32, d sdpaDims, scale float32, causal bool) {
+// the output, all packed head after head. o and lse are the forward pass's
+// output and log-sum-exps (attnForward), or nil: then they are recomputed.
+func attnBackward(dq, dk, dv, q, k, v, dO, o, lse []float32, d sdpaDims, scale float32, causal bool) {
+	var oh *heads
+	if o != nil {
+		h := packedHeads(o, d.Hq, d.L, d.Dv)
+		oh = &h
+	}
 	attnBackwardHeads(dq, dk, dv, packedHeads(q, d.Hq, d.L, d.D), packedHeads(k, d.Hkv, d.S, d.D),
-		packedHeads(v, d.Hkv, d.S, d.Dv), packedHeads(dO, d.Hq, d.L, d.Dv), d, scale, causal)
+		packedHeads(v, d.Hkv, d.S, d.Dv), packedHeads(dO, d.Hq, d.L, d.Dv), oh, lse, d, scale, causal)
 }
 
-// attnBackwardHeads is attnBackward for inputs of any head layouts.
-func attnBackwardHeads(dq, dk, dv []float32, q, k, v, dO heads, d sdpaDims, scale float32, causal bool) {
+// keyRows returns the first query row that sees key j0 (all rows, or with a
+// causal mask those with i + S − L >= j0) and how many rows from there.
+func (d sdpaDims) keyRows(j0 int, causal bool) (iStart, rows int) {
+	if causal {
+		iStart = max(0, j0-d.S+d.L)
+	}
+	return iStart, d.L - iStart
+}
+
+// attnBackwardHeads is attnBackward for inputs of any head layouts. It needs
+// each row's log-sum-exp ℓ and δ = rowsum(P∘dP) = dO·O. With the forward's
+// output and log-sum-exps given, δ is one dot product per row; otherwise a
+// first pass by blocks of query rows forms P = softmax(scale·q·kᵀ) and
+// dP = dO·vᵀ to find them. The main pass runs by blocks of keys of each K/V
+// head: for every query head of the group and every row that sees the block,
+// P = exp(scale·q·kᵀ − ℓ) and dS = P∘(dP − δ)·scale, then dv += Pᵀ·dO,
+// dk += dSᵀ·q, and the block's share of dq, dS·k, goes to a buffer of its own;
+// the shares are summed in block order at the end. Five products per block
+// (seven when the first pass runs), and every task writes only its own memory.
+func attnBackwardHeads(dq, dk, dv []float32, q, k, v, dO heads, o *heads, lse []float32, d sdpaDims, scale float32, causal bool) {
 	rep := d.Hq / d.Hkv
-	lse := make([]float32, d.B*d.Hq*d.L)
 	delta := make([]float32, d.B*d.Hq*d.L)
-	rowsPer := attnRows(d.L)
-	blocks := (d.L + rowsPer - 1) / rowsPer
-	blas.Parallel(d.B*d.Hq*blocks, func(t int) {
-		bh, blk := t/blocks, t%blocks
-		b, h := bh/d.Hq, bh%d.Hq
-		i0, i1 := blk*rowsPer, min(d.L, (blk+1)*rowsPer)
-		rows := i1 - i0
-		n := max(1, d.visible(i1-1, causal))
-		buf := getF32(2 * rows * n)
-		defer f32Pool.Put(buf)
-		p, dp := (*buf)[:rows*n], (*buf)[rows*n:]
-		kh, vh := k.at(b, h/rep, 0), v.at(b, h/rep, 0)
-		blas.Sgemm(false, true, rows, n, d.D, scale, q.at(b, h, i0), q.ld, kh, k.ld, 0, p, n)
-		softmaxRows(p, i0, i1, n, d, causal, lse[bh*d.L:(bh+1)*d.L])
-		blas.Sgemm(false, true, rows, n, d.Dv, 1, dO.at(b, h, i0), dO.ld, vh, v.ld, 0, dp, n)
-		for r := 0; r < rows; r++ {
-			pr, dr := p[r*n:(r+1)*n], dp[r*n:(r+1)*n]
-			dot := dotVec(pr, dr)
-			delta[bh*d.L+i0+r] = dot
-			softmaxGradRow(dr, pr, dot, scale)
-		}
-		blas.Sgemm(false, false, rows, d.D, n, 1, dp, n, kh, k.ld, 0, dq[(bh*d.L+i0)*d.D:], d.D)
-	})
+	if o != nil && lse != nil {
+		blas.Parallel(d.B*d.Hq, func(bh int) {
+			b, h := bh/d.Hq, bh%d.Hq
+			for i := 0; i < d.L; i++ {
+				delta[bh*d.L+i] = dotVec(dO.at(b, h, i)[:d.Dv], o.at(b, h, i)[:d.Dv])
+			}
+		})
+	} else {
+		lse = make([]float32, d.B*d.Hq*d.L)
+		rowsPer := attnRows(d.L)
+		blocks := (d.L + rowsPer - 1) / rowsPer
+		blas.Parallel(d.B*d.Hq*blocks, func(t int) {
+			bh, blk := t/blocks, t%blocks
+			b, h := bh/d.Hq, bh%d.Hq
+			i0, i1 := blk*rowsPer, min(d.L, (blk+1)*rowsPer)
+			rows := i1 - i0
+			n := max(1, d.visible(i1-1, causal))
+			buf := getF32(2 * rows * n)
+			defer f32Pool.Put(buf)
+			p, dp := (*buf)[:rows*n], (*buf)[rows*n:]
+			blas.Sgemm(false, true, rows, n, d.D, scale, q.at(b, h, i0), q.ld, k.at(b, h/rep, 0), k.ld, 0, p, n)
+			softmaxRows(p, i0, i1, n, d, causal, lse[bh*d.L:(bh+1)*d.L])
+			blas.Sgemm(false, true, rows, n, d.Dv, 1, dO.at(b, h, i0), dO.ld, v.at(b, h/rep, 0), v.ld, 0, dp, n)
+			for r := 0; r < rows; r++ {
+				delta[bh*d.L+i0+r] = dotVec(p[r*n:(r+1)*n], dp[r*n:(r+1)*n])
+			}
+		})
+	}
 	kblocks := (d.S + attnKeys - 1) / attnKeys
+	// shareAt[kb] is where block kb's dq shares start within a group's.
+	shareAt := make([]int, kblocks+1)
+	for kb := 0; kb < kblocks; kb++ {
+		_, rows := d.keyRows(kb*attnKeys, causal)
+		shareAt[kb+1] = shareAt[kb] + rep*max(rows, 0)*d.D
+	}
+	sharesBuf := Alloc(4 * d.B * d.Hkv * shareAt[kblocks]) // pool memory: reused step after step
+	defer sharesBuf.Release()
+	shares := viewAs[float32](sharesBuf.bytes)
 	blas.Parallel(d.B*d.Hkv*kblocks, func(t int) {
 		g, blk := t/kblocks, t%kblocks
 		b, hk := g/d.Hkv, g%d.Hkv
 		j0, j1 := blk*attnKeys, min(d.S, (blk+1)*attnKeys)
 		cols := j1 - j0
-		// Rows that see key j0: all, or with a causal mask those with
-		// i + S - L >= j0.
-		iStart := 0
-		if causal {
-			iStart = max(0, j0-d.S+d.L)
-		}
-		rows := d.L - iStart
+		iStart, rows := d.keyRows(j0, causal)
 		dkg, dvg := dk[(g*d.S+j0)*d.D:(g*d.S+j1)*d.D], dv[(g*d.S+j0)*d.Dv:(g*d.S+j1)*d.Dv]
 		clear(dkg)
 		clear(dvg)
 		if rows <= 0 {
 			return
 		}
+		share := shares[g*shareAt[kblocks]+shareAt[blk]:]
 		buf := getF32(2 * rows * cols)
 		defer f32Pool.Put(buf)
 		p, dp := (*buf)[:rows*cols], (*buf)[rows*cols:]
@@ -218,6 +249,25 @@ func attnBackwardHeads(dq, dk, dv []float32, q, k, v, dO heads, d sdpaDims, scal
 			}
 			blas.Sgemm(true, false, cols, d.Dv, rows, 1, p, cols, doh, dO.ld, 1, dvg, d.Dv)
 			blas.Sgemm(true, false, cols, d.D, rows, 1, dp, cols, qh, q.ld, 1, dkg, d.D)
+			blas.Sgemm(false, false, rows, d.D, cols, 1, dp, cols, kb, k.ld, 0, share[hh*rows*d.D:], d.D)
+		}
+	})
+	// dq of row i: the shares of the key blocks it sees, in block order.
+	blas.Parallel(d.B*d.Hq, func(bh int) {
+		b, h := bh/d.Hq, bh%d.Hq
+		g, hh := b*d.Hkv+h/rep, h%rep
+		out := dq[bh*d.L*d.D : (bh+1)*d.L*d.D]
+		clear(out)
+		for kb := 0; kb < kblocks; kb++ {
+			iStart, rows := d.keyRows(kb*attnKeys, causal)
+			if rows <= 0 {
+				continue
+			}
+			src := shares[g*shareAt[kblocks]+shareAt[kb]+hh*rows*d.D:]
+			dst := out[iStart*d.D:]
+			for x, v := range src[:rows*d.D] {
+				dst[x] += v
+			}
 		}
 	})
 }

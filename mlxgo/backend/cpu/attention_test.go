@@ -103,14 +103,20 @@ func TestAttentionMatchesReference(t *testing.T) {
 			for i := range dk { // outputs are overwritten, not accumulated
 				dk[i], dv[i%len(dv)] = 7, 7
 			}
-			attnForward(o, q, k, v, d, scale, c.causal)
-			attnBackward(dq, dk, dv, q, k, v, dO, d, scale, c.causal)
+			lse := make([]float32, d.B*d.Hq*d.L)
+			attnForward(o, lse, q, k, v, d, scale, c.causal)
+			// The backward pass from the forward's output and log-sum-exps, and
+			// recomputing them.
+			attnBackward(dq, dk, dv, q, k, v, dO, o, lse, d, scale, c.causal)
+			rq, rk, rv := make([]float32, len(q)), make([]float32, len(k)), make([]float32, len(v))
+			attnBackward(rq, rk, rv, q, k, v, dO, nil, nil, d, scale, c.causal)
 			ro, rdq, rdk, rdv := refAttention(q, k, v, dO, d, float64(scale), c.causal)
 			for _, x := range []struct {
 				name string
 				got  []float32
 				want []float64
-			}{{"o", o, ro}, {"dq", dq, rdq}, {"dk", dk, rdk}, {"dv", dv, rdv}} {
+			}{{"o", o, ro}, {"dq", dq, rdq}, {"dk", dk, rdk}, {"dv", dv, rdv},
+				{"dq recomputed", rq, rdq}, {"dk recomputed", rk, rdk}, {"dv recomputed", rv, rdv}} {
 				for i := range x.want {
 					if math.Abs(float64(x.got[i])-x.want[i]) > 2e-4*(1+math.Abs(x.want[i])) {
 						t.Fatalf("%s[%d] = %v, want %v", x.name, i, x.got[i], x.want[i])
@@ -122,7 +128,7 @@ func TestAttentionMatchesReference(t *testing.T) {
 				qn := slices.Clone(q)
 				qn[0] = float32(math.NaN())
 				on := make([]float32, len(o))
-				attnForward(on, qn, k, v, d, scale, c.causal)
+				attnForward(on, nil, qn, k, v, d, scale, c.causal)
 				if !math.IsNaN(float64(on[0])) {
 					t.Errorf("NaN in q gave o[0] = %v", on[0])
 				}
@@ -130,8 +136,8 @@ func TestAttentionMatchesReference(t *testing.T) {
 			// Same bits again (deterministic whatever the scheduling).
 			o2, dq2 := make([]float32, len(o)), make([]float32, len(dq))
 			dk2, dv2 := make([]float32, len(dk)), make([]float32, len(dv))
-			attnForward(o2, q, k, v, d, scale, c.causal)
-			attnBackward(dq2, dk2, dv2, q, k, v, dO, d, scale, c.causal)
+			attnForward(o2, nil, q, k, v, d, scale, c.causal)
+			attnBackward(dq2, dk2, dv2, q, k, v, dO, o, lse, d, scale, c.causal)
 			if !slices.Equal(o, o2) || !slices.Equal(dq, dq2) || !slices.Equal(dk, dk2) || !slices.Equal(dv, dv2) {
 				t.Error("second run differs")
 			}
@@ -180,7 +186,7 @@ func TestSDPAReadsTransposedHeads(t *testing.T) {
 		t.Fatalf("output strides %v, want (B, L, H, Dv) memory", st)
 	}
 	want := make([]float32, out.Size())
-	attnForward(want, floats(q), floats(k), floats(v), d, 0.3, true)
+	attnForward(want, nil, floats(q), floats(k), floats(v), d, 0.3, true)
 	if !slices.Equal(floats(out), want) {
 		t.Fatal("forward on transposed views differs from the packed path")
 	}
@@ -188,8 +194,31 @@ func TestSDPAReadsTransposedHeads(t *testing.T) {
 	sdpaGrad(backend.ScaledDotProductAttentionGrad{Scale: 0.3, Causal: true}, []*node{q, k, v, dO}, grad)
 	g := make([]float32, grad.Size())
 	nq, nk := q.Size(), k.Size()
-	attnBackward(g[:nq], g[nq:nq+nk], g[nq+nk:], floats(q), floats(k), floats(v), floats(dO), d, 0.3, true)
+	attnBackward(g[:nq], g[nq:nq+nk], g[nq+nk:], floats(q), floats(k), floats(v), floats(dO), nil, nil, d, 0.3, true)
 	if !slices.Equal(floats(grad), g) {
 		t.Fatal("gradients on transposed views differ from the packed path")
+	}
+	// The forward output carries its log-sum-exps; given it, the backward kernel
+	// takes the five-product path, with the same gradients up to rounding.
+	oh, lse, ok := sdpaStats(out, d)
+	if !ok {
+		t.Fatal("the forward kernel's output has no statistics")
+	}
+	wantLSE := make([]float32, d.B*d.Hq*d.L)
+	attnForward(make([]float32, out.Size()), wantLSE, floats(q), floats(k), floats(v), d, 0.3, true)
+	if !slices.Equal(lse, wantLSE) || oh.at(1, 3, 69)[0] != want[((1*d.Hq+3)*d.L+69)*d.Dv] {
+		t.Fatal("statistics kept with the output differ from the forward pass's")
+	}
+	fast := &node{Shape: grad.Shape, Dtype: backend.Float32}
+	sdpaGrad(backend.ScaledDotProductAttentionGrad{Scale: 0.3, Causal: true}, []*node{q, k, v, dO, out}, fast)
+	for i, x := range floats(fast) {
+		if w := g[i]; math.Abs(float64(x-w)) > 1e-5*(1+math.Abs(float64(w))) {
+			t.Fatalf("gradient %d from the kept statistics %v, recomputed %v", i, x, w)
+		}
+	}
+	// A copy of the output (another layout, no statistics) is not taken for one.
+	copyOut := floatNode(floats(out), out.Shape, nil, 0)
+	if _, _, ok := sdpaStats(copyOut, d); ok {
+		t.Fatal("statistics found beside a copy of the output")
 	}
 }

@@ -69,10 +69,10 @@ func BenchmarkAttention(b *testing.B) {
 		o, dq, dk, dv := make([]float32, len(q)), make([]float32, len(q)), make([]float32, len(k)), make([]float32, len(v))
 		elems := d.B * d.Hq * L * L / 2 // visible scores
 		b.Run(fmt.Sprintf("forward/L=%d", L), func(b *testing.B) {
-			benchVec(b, elems, func() { attnForward(o, q, k, v, d, 0.125, true) })
+			benchVec(b, elems, func() { attnForward(o, nil, q, k, v, d, 0.125, true) })
 		})
 		b.Run(fmt.Sprintf("backward/L=%d", L), func(b *testing.B) {
-			benchVec(b, elems, func() { attnBackward(dq, dk, dv, q, k, v, dO, d, 0.125, true) })
+			benchVec(b, elems, func() { attnBackward(dq, dk, dv, q, k, v, dO, nil, nil, d, 0.125, true) })
 		})
 	}
 }
