@@ -22,29 +22,39 @@ func TestSplitProducts(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	shapes := []struct{ m, n, k, pm, pn int }{{515, 97, 130, 3, 1}, {96, 700, 64, 1, 4}, {256, 256, 256, 2, 2}, {1000, 33, 17, 4, 1}, {515, 700, 64, 3, 2}}
 	for _, s := range shapes {
-		{
-			for _, ta := range []bool{false, true} {
-				for _, tb := range []bool{false, true} {
-					rowsA, colsA := s.m, s.k
-					if ta {
-						rowsA, colsA = s.k, s.m
-					}
-					rowsB, colsB := s.k, s.n
-					if tb {
-						rowsB, colsB = s.n, s.k
-					}
-					lda, ldb, ldc := colsA+3, colsB+5, s.n+7
-					a, b := randSlice(r, rowsA*lda), randSlice(r, rowsB*ldb)
-					c0 := randSlice(r, s.m*ldc)
-					want := append([]float32(nil), c0...)
-					got := append([]float32(nil), c0...)
-					sgemmLib(l, ta, tb, s.m, s.n, s.k, 1.5, a, lda, b, ldb, 0.5, want, ldc)
-					sgemmSplit(l, s.pm, s.pn, ta, tb, s.m, s.n, s.k, 1.5, a, lda, b, ldb, 0.5, got, ldc)
-					for i := range want {
-						if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
-							t.Fatalf("%+v ta=%v tb=%v: c[%d] = %g, whole product %g", s, ta, tb, i, got[i], want[i])
-						}
-					}
+		checkLikeWhole(t, l, r, s.m, s.n, s.k, 0.5, fmt.Sprintf("%+v", s),
+			func(ta, tb bool, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+				sgemmSplit(l, s.pm, s.pn, ta, tb, s.m, s.n, s.k, 1.5, a, lda, b, ldb, 0.5, c, ldc)
+			})
+	}
+}
+
+// checkLikeWhole runs cut, a way of computing C = 1.5·op(A)·op(B) + beta·C, for
+// every transpose combination with leading dimensions wider than the matrices,
+// and compares it with the library's product run whole.
+func checkLikeWhole(t *testing.T, l *library, r *rand.Rand, m, n, k int, beta float32, name string,
+	cut func(ta, tb bool, a []float32, lda int, b []float32, ldb int, c []float32, ldc int)) {
+	t.Helper()
+	for _, ta := range []bool{false, true} {
+		for _, tb := range []bool{false, true} {
+			rowsA, colsA := m, k
+			if ta {
+				rowsA, colsA = k, m
+			}
+			rowsB, colsB := k, n
+			if tb {
+				rowsB, colsB = n, k
+			}
+			lda, ldb, ldc := colsA+3, colsB+5, n+7
+			a, b := randSlice(r, rowsA*lda), randSlice(r, rowsB*ldb)
+			c0 := randSlice(r, m*ldc)
+			want := append([]float32(nil), c0...)
+			got := append([]float32(nil), c0...)
+			sgemmLib(l, ta, tb, m, n, k, 1.5, a, lda, b, ldb, beta, want, ldc)
+			cut(ta, tb, a, lda, b, ldb, got, ldc)
+			for i := range want {
+				if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("%s beta=%v ta=%v tb=%v: c[%d] = %g, whole product %g", name, beta, ta, tb, i, got[i], want[i])
 				}
 			}
 		}
@@ -127,30 +137,10 @@ func TestSplitDepthProducts(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, s := range []struct{ m, n, k, parts int }{{8, 57, 1000, 3}, {57, 8, 513, 2}, {3, 5, 2048, 8}} {
 		for _, beta := range []float32{0, 0.5} {
-			for _, ta := range []bool{false, true} {
-				for _, tb := range []bool{false, true} {
-					rowsA, colsA := s.m, s.k
-					if ta {
-						rowsA, colsA = s.k, s.m
-					}
-					rowsB, colsB := s.k, s.n
-					if tb {
-						rowsB, colsB = s.n, s.k
-					}
-					lda, ldb, ldc := colsA+3, colsB+5, s.n+7
-					a, b := randSlice(r, rowsA*lda), randSlice(r, rowsB*ldb)
-					c0 := randSlice(r, s.m*ldc)
-					want := append([]float32(nil), c0...)
-					got := append([]float32(nil), c0...)
-					sgemmLib(l, ta, tb, s.m, s.n, s.k, 1.5, a, lda, b, ldb, beta, want, ldc)
-					sgemmSplitK(l, s.parts, ta, tb, s.m, s.n, s.k, 1.5, a, lda, b, ldb, beta, got, ldc)
-					for i := range want {
-						if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
-							t.Fatalf("%+v beta=%v ta=%v tb=%v: c[%d] = %g, whole product %g", s, beta, ta, tb, i, got[i], want[i])
-						}
-					}
-				}
-			}
+			checkLikeWhole(t, l, r, s.m, s.n, s.k, beta, fmt.Sprintf("%+v", s),
+				func(ta, tb bool, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+					sgemmSplitK(l, s.parts, ta, tb, s.m, s.n, s.k, 1.5, a, lda, b, ldb, beta, c, ldc)
+				})
 		}
 	}
 }

@@ -62,7 +62,7 @@ func sdpaStrides(d sdpaDims) []int { return []int{d.L * d.Hq * d.Dv, d.Dv, d.Hq 
 // buffer, its own layout, the log-sum-exps after it), and ok false otherwise (an
 // output of another backend, or a copy), when the backward pass recomputes them.
 func sdpaStats(o *node, d sdpaDims) (heads, []float32, bool) {
-	if o.Dtype != backend.Float32 || o.Offset != 0 || o.Ndim() != 4 || o.Size() != d.B*d.Hq*d.L*d.Dv ||
+	if o.Dtype != backend.Float32 || o.Offset != 0 ||
 		!slices.Equal(o.Shape, []int{d.B, d.Hq, d.L, d.Dv}) || !slices.Equal(o.Strides, sdpaStrides(d)) {
 		return heads{}, nil, false
 	}
