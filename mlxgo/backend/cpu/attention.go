@@ -29,8 +29,33 @@ func attnRows(L int) int {
 	return 64
 }
 
-// attnKeys is the number of keys of a block in the backward pass.
-const attnKeys = 64
+// attnKeys is the number of keys of a block in the backward pass: one panel
+// of panel64.
+const attnKeys = panelCols
+
+// attnChunk is the number of query rows the backward pass takes at a time, so
+// that a block's scores and their gradients (2 × 512 × 64 floats) stay in the
+// second-level cache.
+const attnChunk = 512
+
+// usePanels reports whether attention's products run on panel64: where its
+// assembly runs and the heads' widths are multiples of 64 (and through a BLAS
+// library otherwise).
+func usePanels(d sdpaDims) bool { return havePanel && d.D%panelCols == 0 && d.Dv%panelCols == 0 }
+
+// packedKeys lays out each K/V head of x (S rows of n floats) transposed and
+// times s, in panels of 64 keys (packPanels), in pool memory: the panels of
+// head g, key block kb start at g·ceil(S/64)·n·64 + kb·n·64.
+func packedKeys(x heads, d sdpaDims, n int, s float32) (*Buffer, []float32) {
+	np := (d.S + panelCols - 1) / panelCols
+	per := np * n * panelCols
+	buf := Alloc(4 * d.B * d.Hkv * per)
+	out := viewAs[float32](buf.bytes)
+	blas.Parallel(d.B*d.Hkv, func(g int) {
+		packPanels(out[g*per:(g+1)*per], x.at(g/d.Hkv, g%d.Hkv, 0), d.S, n, x.ld, s)
+	})
+	return buf, out
+}
 
 type sdpaDims struct{ B, Hq, Hkv, L, S, D, Dv int }
 
@@ -125,21 +150,47 @@ func attnForwardHeads(o heads, lse []float32, q, k, v heads, d sdpaDims, scale f
 	rowsPer := attnRows(d.L)
 	blocks := (d.L + rowsPer - 1) / rowsPer
 	rep := d.Hq / d.Hkv
+	panels := usePanels(d)
+	var kt []float32 // scale·kᵀ in panels of 64 keys
+	if panels {
+		buf, x := packedKeys(k, d, d.D, scale)
+		defer buf.Release()
+		kt = x
+	}
+	perHead := (d.S + panelCols - 1) / panelCols * d.D * panelCols
 	blas.Parallel(d.B*d.Hq*blocks, func(t int) {
 		bh, blk := t/blocks, t%blocks
 		b, h := bh/d.Hq, bh%d.Hq
+		g := b*d.Hkv + h/rep
 		i0, i1 := blk*rowsPer, min(d.L, (blk+1)*rowsPer)
+		rows := i1 - i0
 		n := max(1, d.visible(i1-1, causal))
-		buf := getF32((i1 - i0) * n)
+		ld := n // row length of the scores
+		if panels {
+			ld = (n + panelCols - 1) / panelCols * panelCols
+		}
+		buf := getF32(rows * ld)
 		defer f32Pool.Put(buf)
 		p := *buf
-		blas.Sgemm(false, true, i1-i0, n, d.D, scale, q.at(b, h, i0), q.ld, k.at(b, h/rep, 0), k.ld, 0, p, n)
+		if panels {
+			for c := 0; c < ld; c += panelCols {
+				panel64(p[c:], ld, q.at(b, h, i0), q.ld, 1, kt[g*perHead+c*d.D:], panelCols, rows, d.D, false)
+			}
+		} else {
+			blas.Sgemm(false, true, rows, n, d.D, scale, q.at(b, h, i0), q.ld, k.at(b, h/rep, 0), k.ld, 0, p, n)
+		}
 		var rowLSE []float32
 		if lse != nil {
 			rowLSE = lse[bh*d.L : (bh+1)*d.L]
 		}
-		softmaxRows(p, i0, i1, n, d, causal, rowLSE)
-		blas.Sgemm(false, false, i1-i0, d.Dv, n, 1, p, n, v.at(b, h/rep, 0), v.ld, 0, o.at(b, h, i0), o.ld)
+		softmaxRows(p, i0, i1, ld, d, causal, rowLSE)
+		if panels {
+			for c := 0; c < d.Dv; c += panelCols {
+				panel64(o.at(b, h, i0)[c:], o.ld, p, ld, 1, v.at(b, h/rep, 0)[c:], v.ld, rows, n, false)
+			}
+			return
+		}
+		blas.Sgemm(false, false, rows, d.Dv, n, 1, p, n, v.at(b, h/rep, 0), v.ld, 0, o.at(b, h, i0), o.ld)
 	})
 }
 
@@ -216,6 +267,15 @@ func attnBackwardHeads(dq, dk, dv []float32, q, k, v, dO heads, o *heads, lse []
 	sharesBuf := Alloc(4 * d.B * d.Hkv * shareAt[kblocks]) // pool memory: reused step after step
 	defer sharesBuf.Release()
 	shares := viewAs[float32](sharesBuf.bytes)
+	panels := usePanels(d)
+	var kt, vt []float32 // scale·kᵀ and vᵀ in panels of 64 keys
+	if panels {
+		kbuf, x := packedKeys(k, d, d.D, scale)
+		defer kbuf.Release()
+		vbuf, y := packedKeys(v, d, d.Dv, 1)
+		defer vbuf.Release()
+		kt, vt = x, y
+	}
 	blas.Parallel(d.B*d.Hkv*kblocks, func(t int) {
 		g, blk := t/kblocks, t%kblocks
 		b, hk := g/d.Hkv, g%d.Hkv
@@ -229,27 +289,56 @@ func attnBackwardHeads(dq, dk, dv []float32, q, k, v, dO heads, o *heads, lse []
 			return
 		}
 		share := shares[g*shareAt[kblocks]+shareAt[blk]:]
-		buf := getF32(2 * rows * cols)
+		ld := cols // row length of a block's scores
+		if panels {
+			ld = panelCols
+		}
+		chunk := min(rows, attnChunk)
+		buf := getF32(2 * chunk * ld)
 		defer f32Pool.Put(buf)
-		p, dp := (*buf)[:rows*cols], (*buf)[rows*cols:]
+		p, dp := (*buf)[:chunk*ld], (*buf)[chunk*ld:]
 		kb, vb := k.at(b, hk, j0), v.at(b, hk, j0)
+		ktb, vtb := kt, vt
+		if panels {
+			ktb, vtb = kt[(g*kblocks+blk)*d.D*panelCols:], vt[(g*kblocks+blk)*d.Dv*panelCols:]
+		}
 		for hh := 0; hh < rep; hh++ {
 			h := hk*rep + hh
 			bh := b*d.Hq + h
-			qh, doh := q.at(b, h, iStart), dO.at(b, h, iStart)
-			blas.Sgemm(false, true, rows, cols, d.D, scale, qh, q.ld, kb, k.ld, 0, p, cols)
-			blas.Sgemm(false, true, rows, cols, d.Dv, 1, doh, dO.ld, vb, v.ld, 0, dp, cols)
-			for r := 0; r < rows; r++ {
-				i := iStart + r
-				vis := min(max(d.visible(i, causal)-j0, 0), cols) // keys of this block row i sees
-				pr, dr := p[r*cols:(r+1)*cols], dp[r*cols:(r+1)*cols]
-				expGradRow(pr[:vis], dr[:vis], lse[bh*d.L+i], delta[bh*d.L+i], scale)
-				clear(pr[vis:])
-				clear(dr[vis:])
+			for r0 := 0; r0 < rows; r0 += chunk {
+				n := min(chunk, rows-r0)
+				i0 := iStart + r0
+				qh, doh := q.at(b, h, i0), dO.at(b, h, i0)
+				if panels {
+					panel64(p, ld, qh, q.ld, 1, ktb, panelCols, n, d.D, false)
+					panel64(dp, ld, doh, dO.ld, 1, vtb, panelCols, n, d.Dv, false)
+				} else {
+					blas.Sgemm(false, true, n, cols, d.D, scale, qh, q.ld, kb, k.ld, 0, p, ld)
+					blas.Sgemm(false, true, n, cols, d.Dv, 1, doh, dO.ld, vb, v.ld, 0, dp, ld)
+				}
+				for r := 0; r < n; r++ {
+					i := i0 + r
+					vis := min(max(d.visible(i, causal)-j0, 0), cols) // keys of this block row i sees
+					pr, dr := p[r*ld:(r+1)*ld], dp[r*ld:(r+1)*ld]
+					expGradRow(pr[:vis], dr[:vis], lse[bh*d.L+i], delta[bh*d.L+i], scale)
+					clear(pr[vis:])
+					clear(dr[vis:])
+				}
+				sh := share[(hh*rows+r0)*d.D:]
+				if !panels {
+					blas.Sgemm(true, false, cols, d.Dv, n, 1, p, ld, doh, dO.ld, 1, dvg, d.Dv)
+					blas.Sgemm(true, false, cols, d.D, n, 1, dp, ld, qh, q.ld, 1, dkg, d.D)
+					blas.Sgemm(false, false, n, d.D, cols, 1, dp, ld, kb, k.ld, 0, sh, d.D)
+					continue
+				}
+				for c := 0; c < d.Dv; c += panelCols {
+					panel64(dvg[c:], d.Dv, p, 1, ld, doh[c:], dO.ld, cols, n, true) // dv += pᵀ·dO
+				}
+				for c := 0; c < d.D; c += panelCols {
+					panel64(dkg[c:], d.D, dp, 1, ld, qh[c:], q.ld, cols, n, true) // dk += dSᵀ·q
+					panel64(sh[c:], d.D, dp, ld, 1, kb[c:], k.ld, n, cols, false) // dq share = dS·k
+				}
 			}
-			blas.Sgemm(true, false, cols, d.Dv, rows, 1, p, cols, doh, dO.ld, 1, dvg, d.Dv)
-			blas.Sgemm(true, false, cols, d.D, rows, 1, dp, cols, qh, q.ld, 1, dkg, d.D)
-			blas.Sgemm(false, false, rows, d.D, cols, 1, dp, cols, kb, k.ld, 0, share[hh*rows*d.D:], d.D)
 		}
 	})
 	// dq of row i: the shares of the key blocks it sees, in block order.

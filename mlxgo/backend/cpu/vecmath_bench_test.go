@@ -74,5 +74,10 @@ func BenchmarkAttention(b *testing.B) {
 		b.Run(fmt.Sprintf("backward/L=%d", L), func(b *testing.B) {
 			benchVec(b, elems, func() { attnBackward(dq, dk, dv, q, k, v, dO, nil, nil, d, 0.125, true) })
 		})
+		lse := make([]float32, d.B*d.Hq*L)
+		attnForward(o, lse, q, k, v, d, 0.125, true)
+		b.Run(fmt.Sprintf("backwardKept/L=%d", L), func(b *testing.B) {
+			benchVec(b, elems, func() { attnBackward(dq, dk, dv, q, k, v, dO, o, lse, d, 0.125, true) })
+		})
 	}
 }
