@@ -213,6 +213,10 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 // sgemm is Sgemm on checked, non-degenerate arguments.
 func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if panelProduct(transA, transB, n, k, alpha, beta) {
+		sgemmPanels(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
 	if l := load(); l != nil && fitsInt32(m, n, k, lda, ldb, ldc) {
 		// Only products large enough to cut ask the library for its thread count.
 		if f := 2 * float64(m) * float64(n) * float64(k); f >= splitKMinFlops {

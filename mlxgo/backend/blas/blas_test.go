@@ -65,6 +65,17 @@ func implementations(t *testing.T) map[string]gemmFunc {
 			sgemmGo(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, 3)
 		},
 	}
+	if havePanel {
+		// The package's own kernel, where it takes the product (beta 0 or 1,
+		// alpha 1, op(B) row-major, n a multiple of 64), split or not.
+		impls["panels"] = func(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+			if m == 0 || n == 0 || k == 0 || !panelProduct(ta, tb, n, k, alpha, beta) {
+				Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+				return
+			}
+			sgemmPanels(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc)
+		}
+	}
 	if l := load(); l != nil {
 		impls["lib"] = func(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 			// The library path proper: Sgemm handles degenerate sizes
@@ -102,6 +113,7 @@ func gemmCases() []gemmCase {
 		{1, 1, 1}, {1, 1, 7}, {1, 9, 1}, {5, 1, 3}, {2, 3, 4}, {3, 5, 0}, {0, 4, 3}, {4, 0, 3},
 		{7, 9, 13}, {16, 16, 16}, {17, 33, 65}, {1, 300, 257}, {300, 1, 257}, {65, 130, 300},
 		{130, 67, 513}, {4, 2049, 3}, {129, 5, 1}, {9, 1100, 260},
+		{1, 64, 1}, {5, 64, 9}, {130, 128, 70}, {300, 192, 33}, {2, 64, 0}, {257, 640, 64}, {70, 64, 2512}, {6, 128, 16}, {33, 64, 2064},
 	}
 	var cases []gemmCase
 	r := rand.New(rand.NewPCG(10, 20))

@@ -29,32 +29,36 @@ func attnRows(L int) int {
 	return 64
 }
 
-// attnKeys is the number of keys of a block in the backward pass: one panel
-// of panel64.
-const attnKeys = panelCols
+// attnKeys is the number of keys of a block in the backward pass.
+const attnKeys = 64
 
 // attnChunk is the number of query rows the backward pass takes at a time, so
 // that a block's scores and their gradients (2 × 512 × 64 floats) stay in the
 // second-level cache.
 const attnChunk = 512
 
-// usePanels reports whether attention's products run on panel64: where its
-// assembly runs and the heads' widths are multiples of 64 (and through a BLAS
-// library otherwise).
-func usePanels(d sdpaDims) bool { return havePanel && d.D%panelCols == 0 && d.Dv%panelCols == 0 }
-
-// packedKeys lays out each K/V head of x (S rows of n floats) transposed and
-// times s, in panels of 64 keys (packPanels), in pool memory: the panels of
-// head g, key block kb start at g·ceil(S/64)·n·64 + kb·n·64.
-func packedKeys(x heads, d sdpaDims, n int, s float32) (*Buffer, []float32) {
-	np := (d.S + panelCols - 1) / panelCols
-	per := np * n * panelCols
-	buf := Alloc(4 * d.B * d.Hkv * per)
-	out := viewAs[float32](buf.bytes)
+// keysT lays out each K/V head of x (S rows of n floats) transposed and times
+// s, in pool memory: head g is the n × ld matrix at g·n·ld, with ld = S rounded
+// up to a multiple of 64 and zeros past S. With kᵀ and vᵀ stored so, every
+// product of attention has a row-major op(B) and a width that is a multiple
+// of 64 (a head, or a block of 64 keys), which blas.Sgemm runs on its own
+// kernel where it has one.
+func keysT(x heads, d sdpaDims, n int, s float32) (buf *Buffer, t []float32, ld int) {
+	ld = (d.S + attnKeys - 1) / attnKeys * attnKeys
+	buf = Alloc(4 * d.B * d.Hkv * n * ld)
+	t = viewAs[float32](buf.bytes)
 	blas.Parallel(d.B*d.Hkv, func(g int) {
-		packPanels(out[g*per:(g+1)*per], x.at(g/d.Hkv, g%d.Hkv, 0), d.S, n, x.ld, s)
+		dst := t[g*n*ld : (g+1)*n*ld]
+		for j := 0; j < d.S; j++ {
+			for c, v := range x.at(g/d.Hkv, g%d.Hkv, j)[:n] {
+				dst[c*ld+j] = v * s
+			}
+		}
+		for c := 0; c < n; c++ {
+			clear(dst[c*ld+d.S : (c+1)*ld])
+		}
 	})
-	return buf, out
+	return buf, t, ld
 }
 
 type sdpaDims struct{ B, Hq, Hkv, L, S, D, Dv int }
@@ -150,14 +154,8 @@ func attnForwardHeads(o heads, lse []float32, q, k, v heads, d sdpaDims, scale f
 	rowsPer := attnRows(d.L)
 	blocks := (d.L + rowsPer - 1) / rowsPer
 	rep := d.Hq / d.Hkv
-	panels := usePanels(d)
-	var kt []float32 // scale·kᵀ in panels of 64 keys
-	if panels {
-		buf, x := packedKeys(k, d, d.D, scale)
-		defer buf.Release()
-		kt = x
-	}
-	perHead := (d.S + panelCols - 1) / panelCols * d.D * panelCols
+	kbuf, kt, ldk := keysT(k, d, d.D, scale)
+	defer kbuf.Release()
 	blas.Parallel(d.B*d.Hq*blocks, func(t int) {
 		bh, blk := t/blocks, t%blocks
 		b, h := bh/d.Hq, bh%d.Hq
@@ -165,32 +163,17 @@ func attnForwardHeads(o heads, lse []float32, q, k, v heads, d sdpaDims, scale f
 		i0, i1 := blk*rowsPer, min(d.L, (blk+1)*rowsPer)
 		rows := i1 - i0
 		n := max(1, d.visible(i1-1, causal))
-		ld := n // row length of the scores
-		if panels {
-			ld = (n + panelCols - 1) / panelCols * panelCols
-		}
+		ld := (n + attnKeys - 1) / attnKeys * attnKeys // scores of the keys up to n, in whole blocks
 		buf := getF32(rows * ld)
 		defer f32Pool.Put(buf)
 		p := *buf
-		if panels {
-			for c := 0; c < ld; c += panelCols {
-				panel64(p[c:], ld, q.at(b, h, i0), q.ld, 1, kt[g*perHead+c*d.D:], panelCols, rows, d.D, false)
-			}
-		} else {
-			blas.Sgemm(false, true, rows, n, d.D, scale, q.at(b, h, i0), q.ld, k.at(b, h/rep, 0), k.ld, 0, p, n)
-		}
+		blas.Sgemm(false, false, rows, ld, d.D, 1, q.at(b, h, i0), q.ld, kt[g*d.D*ldk:], ldk, 0, p, ld)
 		var rowLSE []float32
 		if lse != nil {
 			rowLSE = lse[bh*d.L : (bh+1)*d.L]
 		}
 		softmaxRows(p, i0, i1, ld, d, causal, rowLSE)
-		if panels {
-			for c := 0; c < d.Dv; c += panelCols {
-				panel64(o.at(b, h, i0)[c:], o.ld, p, ld, 1, v.at(b, h/rep, 0)[c:], v.ld, rows, n, false)
-			}
-			return
-		}
-		blas.Sgemm(false, false, rows, d.Dv, n, 1, p, n, v.at(b, h/rep, 0), v.ld, 0, o.at(b, h, i0), o.ld)
+		blas.Sgemm(false, false, rows, d.Dv, n, 1, p, ld, v.at(b, h/rep, 0), v.ld, 0, o.at(b, h, i0), o.ld)
 	})
 }
 
@@ -267,15 +250,10 @@ func attnBackwardHeads(dq, dk, dv []float32, q, k, v, dO heads, o *heads, lse []
 	sharesBuf := Alloc(4 * d.B * d.Hkv * shareAt[kblocks]) // pool memory: reused step after step
 	defer sharesBuf.Release()
 	shares := viewAs[float32](sharesBuf.bytes)
-	panels := usePanels(d)
-	var kt, vt []float32 // scale·kᵀ and vᵀ in panels of 64 keys
-	if panels {
-		kbuf, x := packedKeys(k, d, d.D, scale)
-		defer kbuf.Release()
-		vbuf, y := packedKeys(v, d, d.Dv, 1)
-		defer vbuf.Release()
-		kt, vt = x, y
-	}
+	kbuf, kt, ldk := keysT(k, d, d.D, scale)
+	defer kbuf.Release()
+	vbuf, vt, ldv := keysT(v, d, d.Dv, 1)
+	defer vbuf.Release()
 	blas.Parallel(d.B*d.Hkv*kblocks, func(t int) {
 		g, blk := t/kblocks, t%kblocks
 		b, hk := g/d.Hkv, g%d.Hkv
@@ -289,19 +267,13 @@ func attnBackwardHeads(dq, dk, dv []float32, q, k, v, dO heads, o *heads, lse []
 			return
 		}
 		share := shares[g*shareAt[kblocks]+shareAt[blk]:]
-		ld := cols // row length of a block's scores
-		if panels {
-			ld = panelCols
-		}
+		const ld = attnKeys // row length of a block's scores (zeros past cols)
 		chunk := min(rows, attnChunk)
 		buf := getF32(2 * chunk * ld)
 		defer f32Pool.Put(buf)
 		p, dp := (*buf)[:chunk*ld], (*buf)[chunk*ld:]
-		kb, vb := k.at(b, hk, j0), v.at(b, hk, j0)
-		ktb, vtb := kt, vt
-		if panels {
-			ktb, vtb = kt[(g*kblocks+blk)*d.D*panelCols:], vt[(g*kblocks+blk)*d.Dv*panelCols:]
-		}
+		kb := k.at(b, hk, j0)
+		ktb, vtb := kt[g*d.D*ldk+j0:], vt[g*d.Dv*ldv+j0:]
 		for hh := 0; hh < rep; hh++ {
 			h := hk*rep + hh
 			bh := b*d.Hq + h
@@ -309,13 +281,8 @@ func attnBackwardHeads(dq, dk, dv []float32, q, k, v, dO heads, o *heads, lse []
 				n := min(chunk, rows-r0)
 				i0 := iStart + r0
 				qh, doh := q.at(b, h, i0), dO.at(b, h, i0)
-				if panels {
-					panel64(p, ld, qh, q.ld, 1, ktb, panelCols, n, d.D, false)
-					panel64(dp, ld, doh, dO.ld, 1, vtb, panelCols, n, d.Dv, false)
-				} else {
-					blas.Sgemm(false, true, n, cols, d.D, scale, qh, q.ld, kb, k.ld, 0, p, ld)
-					blas.Sgemm(false, true, n, cols, d.Dv, 1, doh, dO.ld, vb, v.ld, 0, dp, ld)
-				}
+				blas.Sgemm(false, false, n, ld, d.D, 1, qh, q.ld, ktb, ldk, 0, p, ld)
+				blas.Sgemm(false, false, n, ld, d.Dv, 1, doh, dO.ld, vtb, ldv, 0, dp, ld)
 				for r := 0; r < n; r++ {
 					i := i0 + r
 					vis := min(max(d.visible(i, causal)-j0, 0), cols) // keys of this block row i sees
@@ -324,20 +291,9 @@ func attnBackwardHeads(dq, dk, dv []float32, q, k, v, dO heads, o *heads, lse []
 					clear(pr[vis:])
 					clear(dr[vis:])
 				}
-				sh := share[(hh*rows+r0)*d.D:]
-				if !panels {
-					blas.Sgemm(true, false, cols, d.Dv, n, 1, p, ld, doh, dO.ld, 1, dvg, d.Dv)
-					blas.Sgemm(true, false, cols, d.D, n, 1, dp, ld, qh, q.ld, 1, dkg, d.D)
-					blas.Sgemm(false, false, n, d.D, cols, 1, dp, ld, kb, k.ld, 0, sh, d.D)
-					continue
-				}
-				for c := 0; c < d.Dv; c += panelCols {
-					panel64(dvg[c:], d.Dv, p, 1, ld, doh[c:], dO.ld, cols, n, true) // dv += pᵀ·dO
-				}
-				for c := 0; c < d.D; c += panelCols {
-					panel64(dkg[c:], d.D, dp, 1, ld, qh[c:], q.ld, cols, n, true) // dk += dSᵀ·q
-					panel64(sh[c:], d.D, dp, ld, 1, kb[c:], k.ld, n, cols, false) // dq share = dS·k
-				}
+				blas.Sgemm(true, false, cols, d.Dv, n, 1, p, ld, doh, dO.ld, 1, dvg, d.Dv)                    // dv += pᵀ·dO
+				blas.Sgemm(true, false, cols, d.D, n, 1, dp, ld, qh, q.ld, 1, dkg, d.D)                       // dk += dSᵀ·q
+				blas.Sgemm(false, false, n, d.D, cols, 1, dp, ld, kb, k.ld, 0, share[(hh*rows+r0)*d.D:], d.D) // dq's share: dS·k
 			}
 		}
 	})

@@ -1,4 +1,4 @@
-package cpu
+package blas
 
 import (
 	"fmt"
@@ -6,8 +6,6 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
-
-	"github.com/mlxgo/mlxgo/mlxgo/backend/blas"
 )
 
 // TestPanel64 compares panel64 with a float64 sum, for row-major and
@@ -24,9 +22,9 @@ func TestPanel64(t *testing.T) {
 					if trans {
 						as, ak = 1, m+1 // a is the transpose of a k×m matrix
 					}
-					a := randF32(r, max(1, (m-1)*as+max(k-1, 0)*ak+1))
-					b := randF32(r, max(1, max(k-1, 0)*ldb+64))
-					c := randF32(r, (m-1)*ldc+64)
+					a := randSlice(r, max(1, (m-1)*as+max(k-1, 0)*ak+1))
+					b := randSlice(r, max(1, max(k-1, 0)*ldb+64))
+					c := randSlice(r, (m-1)*ldc+64)
 					want := make([]float64, len(c))
 					for i := 0; i < m; i++ {
 						for j := 0; j < 64; j++ {
@@ -75,47 +73,23 @@ func TestPanel64(t *testing.T) {
 	panel64(make([]float32, 64), 64, make([]float32, 4), 4, 1, make([]float32, 3*64+63), 64, 1, 4, false)
 }
 
-// TestPackPanels checks the layout packPanels writes.
-func TestPackPanels(t *testing.T) {
-	const n, d, ld = 70, 3, 5
-	src := make([]float32, n*ld)
-	for i := range src {
-		src[i] = float32(i)
-	}
-	dst := make([]float32, 2*d*64)
-	for i := range dst {
-		dst[i] = -1
-	}
-	packPanels(dst, src, n, d, ld, 2)
-	for p := 0; p < 2; p++ {
-		for x := 0; x < d; x++ {
-			for c := 0; c < 64; c++ {
-				j, want := p*64+c, float32(0)
-				if j < n {
-					want = 2 * src[j*ld+x]
-				}
-				if got := dst[p*d*64+x*64+c]; got != want {
-					t.Fatalf("panel %d row %d column %d = %v, want %v", p, x, c, got, want)
-				}
-			}
-		}
-	}
-}
-
 // BenchmarkPanel64 times attention's products through panel64 and through the
 // BLAS library, single-threaded, at a block of 64 keys against 512 rows.
 func BenchmarkPanel64(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
 	const rows, D = 512, 64
-	q, kt, ds := randF32(r, rows*D), randF32(r, D*64), randF32(r, rows*64)
+	q, kt, ds := randSlice(r, rows*D), randSlice(r, D*64), randSlice(r, rows*64)
 	c := make([]float32, rows*64)
 	acc := make([]float32, 64*D)
 	report := func(b *testing.B, flops float64) {
 		b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	}
-	saved := blas.Threads()
-	blas.SetThreads(1)
-	defer blas.SetThreads(saved)
+	l := load()
+	if l == nil {
+		b.Skip("no BLAS library: " + Backend())
+	}
+	SetThreads(1)
+	defer SetThreads(0)
 	for _, lib := range []bool{false, true} {
 		name := "panel64"
 		if lib {
@@ -124,7 +98,7 @@ func BenchmarkPanel64(b *testing.B) {
 		b.Run("scores/"+name, func(b *testing.B) { // rows×64 = q (rows×D) · kᵀ
 			for b.Loop() {
 				if lib {
-					blas.Sgemm(false, false, rows, 64, D, 1, q, D, kt, 64, 0, c, 64)
+					sgemmLib(l, false, false, rows, 64, D, 1, q, D, kt, 64, 0, c, 64)
 				} else {
 					panel64(c, 64, q, D, 1, kt, 64, rows, D, false)
 				}
@@ -134,12 +108,44 @@ func BenchmarkPanel64(b *testing.B) {
 		b.Run("keyGrad/"+name, func(b *testing.B) { // 64×D += dSᵀ (64×rows) · q (rows×D)
 			for b.Loop() {
 				if lib {
-					blas.Sgemm(true, false, 64, D, rows, 1, ds, 64, q, D, 1, acc, D)
+					sgemmLib(l, true, false, 64, D, rows, 1, ds, 64, q, D, 1, acc, D)
 				} else {
 					panel64(acc, D, ds, 1, 64, q, D, 64, rows, true)
 				}
 			}
 			report(b, 2*rows*64*D)
+		})
+	}
+}
+
+// BenchmarkPanel64Linear times a linear layer's input gradient, dY (M×K) · W
+// (K×N), through panel64 (one call per 64 columns) and through the BLAS
+// library, single-threaded.
+func BenchmarkPanel64Linear(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 4))
+	l := load()
+	if l == nil {
+		b.Skip("no BLAS library: " + Backend())
+	}
+	SetThreads(1)
+	defer SetThreads(0)
+	for _, s := range [][3]int{{512, 576, 1536}, {512, 1536, 576}, {512, 576, 576}} {
+		M, N, K := s[0], s[1], s[2]
+		a, w, c := randSlice(r, M*K), randSlice(r, K*N), make([]float32, M*N)
+		flops := 2 * float64(M*N*K)
+		b.Run(fmt.Sprintf("%dx%dx%d/panel64", M, N, K), func(b *testing.B) {
+			for b.Loop() {
+				for j := 0; j < N; j += 64 {
+					panel64(c[j:], N, a, K, 1, w[j:], N, M, K, false)
+				}
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+		b.Run(fmt.Sprintf("%dx%dx%d/blas", M, N, K), func(b *testing.B) {
+			for b.Loop() {
+				sgemmLib(l, false, false, M, N, K, 1, a, K, w, N, 0, c, N)
+			}
+			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
 }

@@ -150,3 +150,136 @@ store1:
 done:
 	VZEROUPPER
 	RET
+
+// func dotTile4Asm(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, quads, k int, acc bool)
+//
+// Rows 0–3 of c, columns 4q to 4q+3 for q < quads: the dot products of rows
+// 0–3 of a with rows 4q to 4q+3 of b, k floats each (k a positive multiple
+// of 16). Accumulator Z(4r+j) holds 16 partial sums of row r, column j; they
+// are added up at the end of each group of four columns.
+// FOLD adds the upper 256 bits of z to its lower 256.
+#define FOLD(z) \
+	VSHUFF32X4 $0xee, z, z, Z24; \
+	VADDPS     Z24, z, z
+
+// SUM4 leaves in xa the sums of the eight floats of each of ya, yb, yc, yd;
+// they and xb are clobbered.
+#define SUM4(ya, yb, yc, yd, xa, xb) \
+	VHADDPS      yb, ya, ya; \
+	VHADDPS      yd, yc, yc; \
+	VHADDPS      yc, ya, ya; \
+	VEXTRACTF128 $1, ya, xb; \
+	VADDPS       xb, xa, xa
+
+TEXT ·dotTile4Asm(SB), NOSPLIT, $0-65
+	MOVQ c+0(FP), DI
+	MOVQ ldc+8(FP), R8
+	SHLQ $2, R8
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), R13
+	SHLQ $2, R13
+	LEAQ (SI)(R13*1), R9  // row 1 of a
+	LEAQ (SI)(R13*2), R11 // row 2
+	LEAQ (R11)(R13*1), BX // row 3
+	MOVQ b+32(FP), DX
+	MOVQ quads+48(FP), R10
+	MOVQ k+56(FP), CX
+	SHLQ $2, CX
+
+quad:
+	MOVQ ldb+40(FP), R13
+	SHLQ $2, R13
+	LEAQ (DX)(R13*1), R12  // row 1 of the group of b
+	LEAQ (DX)(R13*2), R14  // row 2
+	LEAQ (R14)(R13*1), R15 // row 3
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	XORQ   AX, AX
+
+dots:
+	VMOVUPS     (SI)(AX*1), Z16
+	VMOVUPS     (R9)(AX*1), Z17
+	VMOVUPS     (R11)(AX*1), Z18
+	VMOVUPS     (BX)(AX*1), Z19
+	VMOVUPS     (DX)(AX*1), Z20
+	VFMADD231PS Z20, Z16, Z0
+	VFMADD231PS Z20, Z17, Z4
+	VFMADD231PS Z20, Z18, Z8
+	VFMADD231PS Z20, Z19, Z12
+	VMOVUPS     (R12)(AX*1), Z21
+	VFMADD231PS Z21, Z16, Z1
+	VFMADD231PS Z21, Z17, Z5
+	VFMADD231PS Z21, Z18, Z9
+	VFMADD231PS Z21, Z19, Z13
+	VMOVUPS     (R14)(AX*1), Z22
+	VFMADD231PS Z22, Z16, Z2
+	VFMADD231PS Z22, Z17, Z6
+	VFMADD231PS Z22, Z18, Z10
+	VFMADD231PS Z22, Z19, Z14
+	VMOVUPS     (R15)(AX*1), Z23
+	VFMADD231PS Z23, Z16, Z3
+	VFMADD231PS Z23, Z17, Z7
+	VFMADD231PS Z23, Z18, Z11
+	VFMADD231PS Z23, Z19, Z15
+	ADDQ        $64, AX
+	CMPQ        AX, CX
+	JLT         dots
+
+	// Fold each accumulator's upper 256 bits onto its lower ones.
+	FOLD(Z0)
+	FOLD(Z1)
+	FOLD(Z2)
+	FOLD(Z3)
+	FOLD(Z4)
+	FOLD(Z5)
+	FOLD(Z6)
+	FOLD(Z7)
+	FOLD(Z8)
+	FOLD(Z9)
+	FOLD(Z10)
+	FOLD(Z11)
+	FOLD(Z12)
+	FOLD(Z13)
+	FOLD(Z14)
+	FOLD(Z15)
+
+	// Row r's four sums in X(4r), added to c's (when acc) and stored.
+	SUM4(Y0, Y1, Y2, Y3, X0, X1)
+	SUM4(Y4, Y5, Y6, Y7, X4, X5)
+	SUM4(Y8, Y9, Y10, Y11, X8, X9)
+	SUM4(Y12, Y13, Y14, Y15, X12, X13)
+	LEAQ (DI)(R8*2), R13
+	CMPB acc+64(FP), $0
+	JEQ  store
+	VADDPS (DI), X0, X0
+	VADDPS (DI)(R8*1), X4, X4
+	VADDPS (R13), X8, X8
+	VADDPS (R13)(R8*1), X12, X12
+
+store:
+	VMOVUPS X0, (DI)
+	VMOVUPS X4, (DI)(R8*1)
+	VMOVUPS X8, (R13)
+	VMOVUPS X12, (R13)(R8*1)
+	ADDQ    $16, DI
+	MOVQ    ldb+40(FP), R13
+	SHLQ    $4, R13             // four rows of b
+	ADDQ    R13, DX
+	DECQ    R10
+	JNZ     quad
+	VZEROUPPER
+	RET

@@ -1,0 +1,184 @@
+package blas
+
+import (
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Products whose output is a multiple of 64 columns wide run on kernels of this
+// package where they have their assembly (AVX-512F), with nothing packed:
+//   - op(B) stored row by row — a linear layer's input gradient dY·W,
+//     attention's products once kᵀ and vᵀ are laid out so: panel64, four rows
+//     by 64 columns of C in registers, the sum along k in order, A read in
+//     place whether transposed or not;
+//   - A·Bᵀ with k a multiple of 16 — a linear layer's forward x·Wᵀ: dotTile4,
+//     dot products of four rows of A with four rows of B at a time, each as 16
+//     partial sums added up at the end. On one core of the Zen 4 of the README it runs
+// 512×576×1536 at 187 GFLOP/s where OpenBLAS 0.3.21 runs it at 179 with its
+// SkylakeX kernels and 98 with its Haswell ones, and attention's 512×64×64
+// at 215 against 116 and 64 (BenchmarkPanel64*). MLXGO_GEMM_PANELS=off (read
+// once) or UsePanels(false) sends every product to the library.
+
+// panelCols is the width of the output of panel64.
+const panelCols = 64
+
+// panelRows is the most rows of C one task of a split product computes.
+const panelRows = 128
+
+// panelDepth is the longest stretch of k one call of panel64 covers: its rows
+// of B (64 floats each, 256 KB at most) then stay in the second-level cache
+// while the kernel goes over the rows of A. A longer sum goes on in C, in
+// the same order.
+const panelDepth = 1024
+
+// panelMinFlops is the product size (2·m·n·k) from which sgemmPanels splits
+// a product across threads.
+const panelMinFlops = 1 << 21
+
+var panelsOn atomic.Bool
+
+var panelEnv = sync.OnceFunc(func() {
+	switch strings.ToLower(strings.TrimSpace(os.Getenv("MLXGO_GEMM_PANELS"))) {
+	case "off", "0", "false", "no":
+		panelsOn.Store(false)
+	default:
+		panelsOn.Store(havePanel)
+	}
+})
+
+// UsePanels turns the package's own kernel for products with a row-major op(B)
+// and a width that is a multiple of 64 on or off (it is on by default where
+// the CPU has AVX-512F, and cannot be turned on elsewhere) and returns the
+// previous setting. It is meant for comparisons and tests: call it between
+// products.
+func UsePanels(on bool) (was bool) {
+	panelEnv()
+	return panelsOn.Swap(on && havePanel)
+}
+
+// panelProduct reports whether Sgemm runs this product on panel64 (op(B) = B)
+// or dotTile4 (A·Bᵀ).
+func panelProduct(transA, transB bool, n, k int, alpha, beta float32) bool {
+	panelEnv()
+	return n%panelCols == 0 && alpha == 1 && (beta == 0 || beta == 1) && (!transB || !transA && k%16 == 0) && panelsOn.Load()
+}
+
+// sgemmPanels computes C = op(A)·B + beta·C, beta 0 or 1, n a multiple of
+// 64, on panel64: in tiles of up to panelRows rows by 64 columns side by side
+// through Parallel, or one panel after another when the product is small or
+// already runs inside Parallel. Each element of C is summed in the same order
+// either way.
+func sgemmPanels(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	as, ak := lda, 1
+	if transA {
+		as, ak = 1, lda
+	}
+	steps := max(1, (k+panelDepth-1)/panelDepth)
+	tile := func(i0, i1, j int) {
+		for s := 0; s < steps; s++ {
+			k0, k1 := k*s/steps, k*(s+1)/steps
+			acc := beta == 1 || s > 0
+			if !transB {
+				panel64(c[i0*ldc+j:], ldc, a[i0*as+k0*ak:], as, ak, b[k0*ldb+j:], ldb, i1-i0, k1-k0, acc)
+				continue
+			}
+			k0, k1 = k0/16*16, k1/16*16
+			i4 := i0 + (i1-i0)/4*4
+			for i := i0; i < i4; i += 4 {
+				dotTile4(c[i*ldc+j:], ldc, a[i*lda+k0:], lda, b[j*ldb+k0:], ldb, panelCols/4, k1-k0, acc)
+			}
+			for i := i4; i < i1; i++ { // the last rows, one at a time
+				dotRow(c[i*ldc+j:i*ldc+j+panelCols], a[i*lda+k0:i*lda+k1], b[j*ldb+k0:], ldb, acc)
+			}
+		}
+	}
+	panels := n / panelCols
+	if workers() == 1 || 2*float64(m)*float64(n)*float64(k) < panelMinFlops {
+		for p := 0; p < panels; p++ {
+			tile(0, m, p*panelCols)
+		}
+		return
+	}
+	rowBlocks := (m + panelRows - 1) / panelRows
+	Parallel(rowBlocks*panels, func(t int) {
+		rb, p := t/panels, t%panels
+		tile(rb*panelRows, min(m, (rb+1)*panelRows), p*panelCols)
+	})
+}
+
+// panel64 computes, for each row i < m of c,
+//
+//	c[i·ldc : i·ldc+64] = (c's row if acc, else 0) + Σ_{x<k} a[i·as + x·ak] · b[x·ldb : x·ldb+64]
+//
+// so a is read with any strides (a row-major matrix, or the transpose of one)
+// and b is k rows of 64. The sum over x runs in order (the assembly fuses each
+// multiply-add). It panics if a slice is too short.
+func panel64(c []float32, ldc int, a []float32, as, ak int, b []float32, ldb, m, k int, acc bool) {
+	if m <= 0 {
+		return
+	}
+	if len(c) < (m-1)*ldc+panelCols || (k > 0 && (len(a) < (m-1)*as+(k-1)*ak+1 || len(b) < (k-1)*ldb+panelCols)) {
+		panic("blas: panel64 operands too short")
+	}
+	if havePanel {
+		panel64Asm(&c[0], ldc, &a[0], as, ak, &b[0], ldb, m, k, acc)
+		return
+	}
+	panel64Go(c, ldc, a, as, ak, b, ldb, m, k, acc)
+}
+
+// panel64Go is panel64 in Go: the reference of the assembly, and what runs
+// on CPUs without it.
+func panel64Go(c []float32, ldc int, a []float32, as, ak int, b []float32, ldb, m, k int, acc bool) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+panelCols]
+		if !acc {
+			clear(row)
+		}
+		for x := 0; x < k; x++ {
+			ax := a[i*as+x*ak]
+			br := b[x*ldb : x*ldb+panelCols]
+			for j := range row {
+				row[j] += ax * br[j]
+			}
+		}
+	}
+}
+
+// dotTile4 sets rows 0–3, columns 0 to 4·quads−1 of c (ldc apart) to the dot
+// products of rows 0–3 of a with as many rows of b (k floats each, lda and
+// ldb apart), plus c's values when acc. k is a multiple of 16. It panics if a
+// slice is too short.
+func dotTile4(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, quads, k int, acc bool) {
+	if quads <= 0 || k <= 0 || k%16 != 0 {
+		panic("blas: dotTile4 needs quads > 0 and k a positive multiple of 16")
+	}
+	if len(c) < 3*ldc+4*quads || len(a) < 3*lda+k || len(b) < (4*quads-1)*ldb+k {
+		panic("blas: dotTile4 operands too short")
+	}
+	if havePanel {
+		dotTile4Asm(&c[0], ldc, &a[0], lda, &b[0], ldb, quads, k, acc)
+		return
+	}
+	for r := 0; r < 4; r++ {
+		dotRow(c[r*ldc:r*ldc+4*quads], a[r*lda:r*lda+k], b, ldb, acc)
+	}
+}
+
+// dotRow sets c[j] to the dot product of a with row j of b (ldb apart), plus
+// c[j] when acc, for every j < len(c).
+func dotRow(c, a, b []float32, ldb int, acc bool) {
+	for j := range c {
+		row := b[j*ldb : j*ldb+len(a)]
+		var s float32
+		for x, v := range a {
+			s += v * row[x]
+		}
+		if acc {
+			s += c[j]
+		}
+		c[j] = s
+	}
+}

@@ -1,0 +1,14 @@
+//go:build !amd64
+
+package blas
+
+// havePanel is false: products go to the library.
+var havePanel = false
+
+func panel64Asm(c *float32, ldc int, a *float32, as, ak int, b *float32, ldb, m, k int, acc bool) {
+	panic("blas: no panel64 kernel on this architecture")
+}
+
+func dotTile4Asm(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, quads, k int, acc bool) {
+	panic("blas: no dotTile4 kernel on this architecture")
+}
