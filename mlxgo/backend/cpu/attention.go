@@ -38,13 +38,14 @@ const attnKeys = 64
 const attnChunk = 512
 
 // keysT lays out each K/V head of x (S rows of n floats) transposed and times
-// s, in pool memory: head g is the n × ld matrix at g·n·ld, with ld = S rounded
-// up to a multiple of 64 and zeros past S. With kᵀ and vᵀ stored so, every
+// s, in pool memory: head g is the n × ld matrix at g·n·ld, zeros past S, with
+// ld = S rounded up to a multiple of 64, plus 16 so that rows a power of two
+// apart do not share the same cache sets. With kᵀ and vᵀ stored so, every
 // product of attention has a row-major op(B) and a width that is a multiple
 // of 64 (a head, or a block of 64 keys), which blas.Sgemm runs on its own
 // kernel where it has one.
 func keysT(x heads, d sdpaDims, n int, s float32) (buf *Buffer, t []float32, ld int) {
-	ld = (d.S + attnKeys - 1) / attnKeys * attnKeys
+	ld = (d.S+attnKeys-1)/attnKeys*attnKeys + 16
 	buf = Alloc(4 * d.B * d.Hkv * n * ld)
 	t = viewAs[float32](buf.bytes)
 	blas.Parallel(d.B*d.Hkv, func(g int) {
