@@ -33,6 +33,11 @@ const panelRows = 128
 // the same order.
 const panelDepth = 1024
 
+// panelPackMinK is the shortest k for which a tile copies its columns of B
+// together first (attention's products, k = 64, read B from a layout made
+// for them).
+const panelPackMinK = 256
+
 // panelMinFlops is the product size (2·m·n·k) from which sgemmPanels splits
 // a product across threads.
 const panelMinFlops = 1 << 21
@@ -58,6 +63,13 @@ func UsePanels(on bool) (was bool) {
 	return panelsOn.Swap(on && havePanel)
 }
 
+// Panels reports whether products run on the package's own kernels where they
+// can (see UsePanels).
+func Panels() bool {
+	panelEnv()
+	return panelsOn.Load()
+}
+
 // panelProduct reports whether Sgemm runs this product on panel64 (op(B) = B)
 // or dotTile4 (A·Bᵀ).
 func panelProduct(transA, transB bool, n, k int, alpha, beta float32) bool {
@@ -77,20 +89,45 @@ func sgemmPanels(transA, transB bool, m, n, k int, a []float32, lda int, b []flo
 	}
 	steps := max(1, (k+panelDepth-1)/panelDepth)
 	tile := func(i0, i1, j int) {
+		// A tile of panelRows rows reads its 64 columns of B a hundred times
+		// over: they are first copied together, so that they stay in cache
+		// whatever B's leading dimension (rows 4 KB apart, as in a 1024-wide
+		// B, all fall on the same cache sets).
+		var pack []float32
+		if i1-i0 >= panelRows && k >= panelPackMinK {
+			buf := getBuf(panelCols * (panelDepth + 16))
+			defer bufPool.Put(buf)
+			pack = *buf
+		}
 		for s := 0; s < steps; s++ {
 			k0, k1 := k*s/steps, k*(s+1)/steps
 			acc := beta == 1 || s > 0
 			if !transB {
-				panel64(c[i0*ldc+j:], ldc, a[i0*as+k0*ak:], as, ak, b[k0*ldb+j:], ldb, i1-i0, k1-k0, acc)
+				bp, ldp := b[k0*ldb+j:], ldb
+				if pack != nil {
+					for x := range k1 - k0 {
+						copy(pack[x*panelCols:(x+1)*panelCols], bp[x*ldb:x*ldb+panelCols])
+					}
+					bp, ldp = pack, panelCols
+				}
+				panel64(c[i0*ldc+j:], ldc, a[i0*as+k0*ak:], as, ak, bp, ldp, i1-i0, k1-k0, acc)
 				continue
 			}
 			k0, k1 = k0/16*16, k1/16*16
+			bp, ldp := b[j*ldb+k0:], ldb
+			if pack != nil {
+				ldp = k1 - k0 + 16 // rows off the same cache sets
+				for r := range panelCols {
+					copy(pack[r*ldp:r*ldp+k1-k0], bp[r*ldb:r*ldb+k1-k0])
+				}
+				bp = pack
+			}
 			i4 := i0 + (i1-i0)/4*4
 			for i := i0; i < i4; i += 4 {
-				dotTile4(c[i*ldc+j:], ldc, a[i*lda+k0:], lda, b[j*ldb+k0:], ldb, panelCols/4, k1-k0, acc)
+				dotTile4(c[i*ldc+j:], ldc, a[i*lda+k0:], lda, bp, ldp, panelCols/4, k1-k0, acc)
 			}
 			for i := i4; i < i1; i++ { // the last rows, one at a time
-				dotRow(c[i*ldc+j:i*ldc+j+panelCols], a[i*lda+k0:i*lda+k1], b[j*ldb+k0:], ldb, acc)
+				dotRow(c[i*ldc+j:i*ldc+j+panelCols], a[i*lda+k0:i*lda+k1], bp, ldp, acc)
 			}
 		}
 	}

@@ -149,3 +149,27 @@ func BenchmarkPanel64Linear(b *testing.B) {
 		})
 	}
 }
+
+// TestPanelProducts runs the package's own kernels on every form they take
+// (A or Aᵀ times B, A times Bᵀ), accumulating or not, on products that are
+// split across goroutines, cut along k, and whose columns of B are copied
+// together first, and compares them with the float64 reference.
+func TestPanelProducts(t *testing.T) {
+	if !havePanel {
+		t.Skip("no AVX-512F: the library runs every product")
+	}
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, d := range [][3]int{{129, 128, 1040}, {130, 64, 304}, {300, 192, 48}, {7, 64, 2064}, {512, 128, 576}} {
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}} {
+			for _, beta := range []float32{0, 1} {
+				tc := gemmCase{transA: tr[0], transB: tr[1], m: d[0], n: d[1], k: d[2], alpha: 1, beta: beta, padB: 3}
+				if !panelProduct(tc.transA, tc.transB, tc.n, tc.k, tc.alpha, tc.beta) {
+					t.Fatalf("%+v does not run on the panels", tc)
+				}
+				checkCase(t, "panels", r, tc, func(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+					sgemmPanels(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc)
+				})
+			}
+		}
+	}
+}
