@@ -118,35 +118,44 @@ func BenchmarkPanel64(b *testing.B) {
 	}
 }
 
-// BenchmarkPanel64Linear times a linear layer's input gradient, dY (M×K) · W
-// (K×N), through panel64 (one call per 64 columns) and through the BLAS
-// library, single-threaded.
+// BenchmarkPanel64Linear times a linear layer's products single-threaded, on
+// the package's kernels (panels) and on the library: the input gradient
+// dY (M×K) · W (K×N), "NN", and the forward x (M×K) · Wᵀ with W stored N×K,
+// "NT".
 func BenchmarkPanel64Linear(b *testing.B) {
 	r := rand.New(rand.NewPCG(3, 4))
 	l := load()
-	if l == nil {
-		b.Skip("no BLAS library: " + Backend())
+	if l == nil || !havePanel {
+		b.Skip("needs a BLAS library and AVX-512F: " + Backend())
 	}
 	SetThreads(1)
 	defer SetThreads(0)
-	for _, s := range [][3]int{{512, 576, 1536}, {512, 1536, 576}, {512, 576, 576}} {
+	for _, s := range [][3]int{{512, 576, 1536}, {512, 1536, 576}, {512, 576, 576}, {1024, 1024, 1024}} {
 		M, N, K := s[0], s[1], s[2]
 		a, w, c := randSlice(r, M*K), randSlice(r, K*N), make([]float32, M*N)
 		flops := 2 * float64(M*N*K)
-		b.Run(fmt.Sprintf("%dx%dx%d/panel64", M, N, K), func(b *testing.B) {
-			for b.Loop() {
-				for j := 0; j < N; j += 64 {
-					panel64(c[j:], N, a, K, 1, w[j:], N, M, K, false)
+		for _, form := range []string{"NN", "NT"} {
+			ldw := N
+			if form == "NT" {
+				ldw = K
+			}
+			for _, lib := range []bool{false, true} {
+				name := fmt.Sprintf("%s/%dx%dx%d/panels", form, M, N, K)
+				if lib {
+					name = name[:len(name)-len("panels")] + "blas"
 				}
+				b.Run(name, func(b *testing.B) {
+					for b.Loop() {
+						if lib {
+							sgemmLib(l, false, form == "NT", M, N, K, 1, a, K, w, ldw, 0, c, N)
+						} else {
+							sgemmPanels(false, form == "NT", M, N, K, a, K, w, ldw, 0, c, N)
+						}
+					}
+					b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
 			}
-			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
-		b.Run(fmt.Sprintf("%dx%dx%d/blas", M, N, K), func(b *testing.B) {
-			for b.Loop() {
-				sgemmLib(l, false, false, M, N, K, 1, a, K, w, N, 0, c, N)
-			}
-			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
+		}
 	}
 }
 
