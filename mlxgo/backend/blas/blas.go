@@ -109,9 +109,9 @@ func Backend() string {
 		if reason != "" {
 			s += ": " + reason
 		}
-		return s
+		return s + panelsNote()
 	}
-	return fmt.Sprintf("go (fallback: %s)", reason)
+	return fmt.Sprintf("go (fallback: %s)", reason) + panelsNote()
 }
 
 // Call describes one product, as passed to the function set by [SetTrace].
@@ -217,6 +217,13 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		sgemmPanels(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
+	sgemmOther(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemmOther is sgemm off the package's own kernels: the library, cut into
+// blocks or along k where that pays, or the Go implementation.
+func sgemmOther(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if l := load(); l != nil && fitsInt32(m, n, k, lda, ldb, ldc) {
 		// Only products large enough to cut ask the library for its thread count.
 		if f := 2 * float64(m) * float64(n) * float64(k); f >= splitKMinFlops {

@@ -69,7 +69,7 @@ func implementations(t *testing.T) map[string]gemmFunc {
 		// The package's own kernel, where it takes the product (beta 0 or 1,
 		// alpha 1, op(B) row-major, n a multiple of 64), split or not.
 		impls["panels"] = func(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-			if m == 0 || n == 0 || k == 0 || !panelProduct(ta, tb, n, k, alpha, beta) {
+			if m == 0 || n == 0 || k == 0 || !panelForm(ta, tb, n, k, alpha, beta) {
 				Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 				return
 			}

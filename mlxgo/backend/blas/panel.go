@@ -1,10 +1,13 @@
 package blas
 
 import (
+	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Products whose output is a multiple of 64 columns wide run on kernels of this
@@ -18,8 +21,13 @@ import (
 //     partial sums added up at the end. On one core of the Zen 4 of the README it runs
 // 512×576×1536 at 187 GFLOP/s where OpenBLAS 0.3.21 runs it at 179 with its
 // SkylakeX kernels and 98 with its Haswell ones, and attention's 512×64×64
-// at 215 against 116 and 64 (BenchmarkPanel64*). MLXGO_GEMM_PANELS=off (read
-// once) or UsePanels(false) sends every product to the library.
+// at 215 against 116 and 64 (BenchmarkPanel64*). On the Xeon of the README,
+// attention's products run at 1.6× OpenBLAS's but a linear layer's at
+// 0.83–1.0×: so products of a linear layer's size (k and n from panelPackMinK) go to
+// the kernels only where a one-off timing on this machine, at this thread
+// count, finds them faster than the library (linearPanels, remembered beside
+// the library's choice). MLXGO_GEMM_PANELS=off (read once) or
+// UsePanels(false) sends every product to the library.
 
 // panelCols is the width of the output of panel64.
 const panelCols = 64
@@ -73,8 +81,104 @@ func Panels() bool {
 // panelProduct reports whether Sgemm runs this product on panel64 (op(B) = B)
 // or dotTile4 (A·Bᵀ).
 func panelProduct(transA, transB bool, n, k int, alpha, beta float32) bool {
-	panelEnv()
-	return n%panelCols == 0 && alpha == 1 && (beta == 0 || beta == 1) && (!transB || !transA && k%16 == 0) && panelsOn.Load()
+	if !panelForm(transA, transB, n, k, alpha, beta) || !Panels() {
+		return false
+	}
+	if k < panelPackMinK || n < panelPackMinK { // attention's products: a head wide, or a head deep
+		return true
+	}
+	nn, nt := linearPanels()
+	return transB && nt || !transB && nn
+}
+
+// panelForm reports whether the package's kernels can compute this product:
+// alpha 1, beta 0 or 1, 64 columns at a time, and op(B) = B or A·Bᵀ with k a
+// multiple of 16.
+func panelForm(transA, transB bool, n, k int, alpha, beta float32) bool {
+	return n%panelCols == 0 && alpha == 1 && (beta == 0 || beta == 1) && (!transB || !transA && k%16 == 0)
+}
+
+// linearChoice is linearPanels's finding and why.
+var linearChoice = sync.OnceValue(func() (c struct {
+	nn, nt bool
+	why    string
+}) {
+	l := load()
+	if l == nil {
+		c.nn, c.nt, c.why = true, true, "no library"
+		return
+	}
+	key := strings.Join([]string{cpuModel(), fmt.Sprint(runtime.GOMAXPROCS(0)), l.kind + ":" + l.path + ":" + l.core, "panels"}, "|")
+	if e, ok := readCache()[key]; ok {
+		c.nn, c.nt = strings.Contains(e.Kind, "NN"), strings.Contains(e.Kind, "NT")
+		c.why = fmt.Sprintf("%s, measured %s", e.Why, e.When)
+		return
+	}
+	// A linear layer's products at 512 tokens, as a step makes them: x·Wᵀ
+	// and dY·W, on the process's threads.
+	const m, n, k = 512, 1536, 576
+	x, w, y := make([]float32, m*k), make([]float32, n*k), make([]float32, m*n)
+	for i := range w {
+		w[i] = float32(i%5) * 0.5
+	}
+	for i := range x {
+		x[i] = float32(i%7) * 0.25
+	}
+	dy, dx := y, x
+	time4 := func(f func()) time.Duration {
+		f()
+		best := time.Duration(1 << 62)
+		for range 3 {
+			t0 := time.Now()
+			f()
+			best = min(best, time.Since(t0))
+		}
+		return best
+	}
+	libNT := time4(func() { sgemmOther(false, true, m, n, k, 1, x, k, w, k, 0, y, n) })
+	panNT := time4(func() { sgemmPanels(false, true, m, n, k, x, k, w, k, 0, y, n) })
+	libNN := time4(func() { sgemmOther(false, false, m, k, n, 1, dy, n, w, k, 0, dx, k) })
+	panNN := time4(func() { sgemmPanels(false, false, m, k, n, dy, n, w, k, 0, dx, k) })
+	c.nn, c.nt = panNN < libNN, panNT < libNT
+	var kinds []string
+	if c.nn {
+		kinds = append(kinds, "NN")
+	}
+	if c.nt {
+		kinds = append(kinds, "NT")
+	}
+	c.why = fmt.Sprintf("x·Wᵀ %.2f ms against the library's %.2f, dY·W %.2f against %.2f, %d threads",
+		ms(panNT), ms(libNT), ms(panNN), ms(libNN), workers())
+	saveChoice(key, "panels "+strings.Join(kinds, " "), c.why)
+	return c
+})
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// linearPanels reports whether products of a linear layer's size run on the
+// package's kernels: nn for op(B) = B, nt for A·Bᵀ.
+func linearPanels() (nn, nt bool) {
+	c := linearChoice()
+	return c.nn, c.nt
+}
+
+// panelsNote describes, for Backend, which products run on the package's own
+// kernels.
+func panelsNote() string {
+	if !Panels() {
+		return ""
+	}
+	c := linearChoice()
+	forms := "attention-sized products"
+	switch {
+	case c.nn && c.nt:
+		forms += " and linear layers'"
+	case c.nn:
+		forms += " and linear layers' dY·W"
+	case c.nt:
+		forms += " and linear layers' x·Wᵀ"
+	}
+	return "; own AVX-512 kernels for " + forms + " (" + c.why + ")"
 }
 
 // sgemmPanels computes C = op(A)·B + beta·C, beta 0 or 1, n a multiple of

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -172,13 +173,32 @@ func TestPanelProducts(t *testing.T) {
 		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}} {
 			for _, beta := range []float32{0, 1} {
 				tc := gemmCase{transA: tr[0], transB: tr[1], m: d[0], n: d[1], k: d[2], alpha: 1, beta: beta, padB: 3}
-				if !panelProduct(tc.transA, tc.transB, tc.n, tc.k, tc.alpha, tc.beta) {
-					t.Fatalf("%+v does not run on the panels", tc)
+				if !panelForm(tc.transA, tc.transB, tc.n, tc.k, tc.alpha, tc.beta) {
+					t.Fatalf("%+v is not a product the panels compute", tc)
 				}
 				checkCase(t, "panels", r, tc, func(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 					sgemmPanels(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc)
 				})
 			}
 		}
+	}
+}
+
+// TestBackendNamesPanels checks that Backend says which products run on the
+// package's kernels, and that the linear layers' choice was made by timing.
+func TestBackendNamesPanels(t *testing.T) {
+	if !Panels() {
+		t.Skip("no AVX-512F, or MLXGO_GEMM_PANELS=off")
+	}
+	b := Backend()
+	if !strings.Contains(b, "own AVX-512 kernels for attention-sized products") || !strings.Contains(b, "x·Wᵀ") {
+		t.Fatalf("Backend() = %q, want the kernels and the timing that chose them", b)
+	}
+	// Attention-shaped products run on them whatever the timing found.
+	if !panelProduct(false, false, 64, 512, 1, 1) || !panelProduct(false, false, 2048, 64, 1, 0) {
+		t.Error("attention's products do not run on the panels")
+	}
+	if panelProduct(false, true, 64, 60, 1, 0) || panelProduct(true, true, 64, 64, 1, 0) || panelProduct(false, false, 64, 64, 2, 0) {
+		t.Error("a product the panels cannot compute is sent to them")
 	}
 }
