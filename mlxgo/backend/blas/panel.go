@@ -11,7 +11,8 @@ import (
 )
 
 // Products whose output is a multiple of 64 columns wide run on kernels of this
-// package where they have their assembly (AVX-512F), with nothing packed:
+// package where they have their assembly (AVX-512F, or AVX2 with FMA: panelKind),
+// with nothing packed:
 //   - op(B) stored row by row — a linear layer's input gradient dY·W,
 //     attention's products once kᵀ and vᵀ are laid out so: panel64, four rows
 //     by 64 columns of C in registers, the sum along k in order, A read in
@@ -63,7 +64,7 @@ var panelEnv = sync.OnceFunc(func() {
 
 // UsePanels turns the package's own kernel for products with a row-major op(B)
 // and a width that is a multiple of 64 on or off (it is on by default where
-// the CPU has AVX-512F, and cannot be turned on elsewhere) and returns the
+// the CPU has AVX-512F or AVX2, and cannot be turned on elsewhere) and returns the
 // previous setting. It is meant for comparisons and tests: call it between
 // products.
 func UsePanels(on bool) (was bool) {
@@ -178,7 +179,7 @@ func panelsNote() string {
 	case c.nt:
 		forms += " and linear layers' x·Wᵀ"
 	}
-	return "; own AVX-512 kernels for " + forms + " (" + c.why + ")"
+	return "; own " + panelKind + " kernels for " + forms + " (" + c.why + ")"
 }
 
 // sgemmPanels computes C = op(A)·B + beta·C, beta 0 or 1, n a multiple of

@@ -2,17 +2,69 @@ package blas
 
 import xcpu "golang.org/x/sys/cpu"
 
-// havePanel reports whether panel64 runs its AVX-512 kernel (panel_amd64.s);
-// elsewhere products go to the library.
-var havePanel = xcpu.X86.HasAVX512F
+// panelKind names the instruction set of the kernels panel64 and dotTile4
+// run: "AVX-512F" (panel_amd64.s), "AVX2" (panel_avx2_amd64.s, with FMA), or
+// "" when the CPU has neither, and products go to the library.
+var panelKind = func() string {
+	switch {
+	case xcpu.X86.HasAVX512F:
+		return "AVX-512F"
+	case xcpu.X86.HasAVX2 && xcpu.X86.HasFMA:
+		return "AVX2"
+	}
+	return ""
+}()
 
-// panel64Asm is panel64 for AVX-512F: four rows of c at a time in sixteen
+// panelKinds lists the kernels this CPU can run, for the tests.
+func panelKinds() (kinds []string) {
+	if xcpu.X86.HasAVX512F {
+		kinds = append(kinds, "AVX-512F")
+	}
+	if xcpu.X86.HasAVX2 && xcpu.X86.HasFMA {
+		kinds = append(kinds, "AVX2")
+	}
+	return kinds
+}
+
+// havePanel reports whether panel64 and dotTile4 run assembly.
+var havePanel = panelKind != ""
+
+// panel64Asm runs panel64 on the kernel of panelKind.
+func panel64Asm(c *float32, ldc int, a *float32, as, ak int, b *float32, ldb, m, k int, acc bool) {
+	if panelKind == "AVX-512F" {
+		panel64AVX512(c, ldc, a, as, ak, b, ldb, m, k, acc)
+		return
+	}
+	panel64AVX2(c, ldc, a, as, ak, b, ldb, m, k, acc)
+}
+
+// dotTile4Asm runs dotTile4 on the kernel of panelKind.
+func dotTile4Asm(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, quads, k int, acc bool) {
+	if panelKind == "AVX-512F" {
+		dotTile4AVX512(c, ldc, a, lda, b, ldb, quads, k, acc)
+		return
+	}
+	dotTile4AVX2(c, ldc, a, lda, b, ldb, quads, k, acc)
+}
+
+// panel64AVX512 is panel64 for AVX-512F: four rows of c at a time in sixteen
 // registers, then one row at a time.
 //
 //go:noescape
-func panel64Asm(c *float32, ldc int, a *float32, as, ak int, b *float32, ldb, m, k int, acc bool)
+func panel64AVX512(c *float32, ldc int, a *float32, as, ak int, b *float32, ldb, m, k int, acc bool)
 
-// dotTile4Asm is dotTile4 for AVX-512F.
+// dotTile4AVX512 is dotTile4 for AVX-512F.
 //
 //go:noescape
-func dotTile4Asm(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, quads, k int, acc bool)
+func dotTile4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, quads, k int, acc bool)
+
+// panel64AVX2 is panel64 for AVX2 and FMA: 32 columns at a time, two rows of
+// c in eight registers, then one.
+//
+//go:noescape
+func panel64AVX2(c *float32, ldc int, a *float32, as, ak int, b *float32, ldb, m, k int, acc bool)
+
+// dotTile4AVX2 is dotTile4 for AVX2 and FMA: two rows at a time.
+//
+//go:noescape
+func dotTile4AVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, quads, k int, acc bool)

@@ -1,6 +1,6 @@
 #include "textflag.h"
 
-// func panel64Asm(c *float32, ldc int, a *float32, as, ak int, b *float32, ldb, m, k int, acc bool)
+// func panel64AVX512(c *float32, ldc int, a *float32, as, ak int, b *float32, ldb, m, k int, acc bool)
 //
 // c rows at DI (stride R8 bytes), a rows at SI (stride R9, along k R10), b at DX
 // (stride R11); R12 rows left, R13 = k. Four rows of c are sixteen registers
@@ -33,7 +33,7 @@
 	VFMADD231PS Z18, x, z2; \
 	VFMADD231PS Z19, x, z3
 
-TEXT ·panel64Asm(SB), NOSPLIT, $0-73
+TEXT ·panel64AVX512(SB), NOSPLIT, $0-73
 	MOVQ c+0(FP), DI
 	MOVQ ldc+8(FP), R8
 	SHLQ $2, R8
@@ -151,7 +151,7 @@ done:
 	VZEROUPPER
 	RET
 
-// func dotTile4Asm(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, quads, k int, acc bool)
+// func dotTile4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, quads, k int, acc bool)
 //
 // Rows 0–3 of c, columns 4q to 4q+3 for q < quads: the dot products of rows
 // 0–3 of a with rows 4q to 4q+3 of b, k floats each (k a positive multiple
@@ -171,7 +171,7 @@ done:
 	VEXTRACTF128 $1, ya, xb; \
 	VADDPS       xb, xa, xa
 
-TEXT ·dotTile4Asm(SB), NOSPLIT, $0-65
+TEXT ·dotTile4AVX512(SB), NOSPLIT, $0-65
 	MOVQ c+0(FP), DI
 	MOVQ ldc+8(FP), R8
 	SHLQ $2, R8

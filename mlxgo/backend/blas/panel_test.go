@@ -39,15 +39,10 @@ func TestPanel64(t *testing.T) {
 							want[i*ldc+j] = s
 						}
 					}
-					for _, asm := range []bool{false, true} {
-						if asm && !havePanel {
-							continue
-						}
-						t.Run(fmt.Sprintf("m=%d/k=%d/trans=%v/acc=%v/asm=%v", m, k, trans, acc, asm), func(t *testing.T) {
+					for _, kind := range append([]string{""}, panelKinds()...) {
+						t.Run(fmt.Sprintf("m=%d/k=%d/trans=%v/acc=%v/kind=%q", m, k, trans, acc, kind), func(t *testing.T) {
 							got := slices.Clone(c)
-							saved := havePanel
-							havePanel = asm
-							defer func() { havePanel = saved }()
+							defer setPanelKind(setPanelKind(kind))
 							panel64(got, ldc, a, as, ak, b, ldb, m, k, acc)
 							for i := range got {
 								if i%ldc >= 64 {
@@ -74,8 +69,9 @@ func TestPanel64(t *testing.T) {
 	panel64(make([]float32, 64), 64, make([]float32, 4), 4, 1, make([]float32, 3*64+63), 64, 1, 4, false)
 }
 
-// BenchmarkPanel64 times attention's products through panel64 and through the
-// BLAS library, single-threaded, at a block of 64 keys against 512 rows.
+// BenchmarkPanel64 times attention's products through each kernel of panel64
+// this CPU runs and through the BLAS library, single-threaded, at a block of 64
+// keys against 512 rows.
 func BenchmarkPanel64(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
 	const rows, D = 512, 64
@@ -91,10 +87,10 @@ func BenchmarkPanel64(b *testing.B) {
 	}
 	SetThreads(1)
 	defer SetThreads(0)
-	for _, lib := range []bool{false, true} {
-		name := "panel64"
-		if lib {
-			name = "blas"
+	for _, name := range append(panelKinds(), "blas") {
+		lib := name == "blas"
+		if !lib {
+			defer setPanelKind(setPanelKind(name))
 		}
 		b.Run("scores/"+name, func(b *testing.B) { // rows×64 = q (rows×D) · kᵀ
 			for b.Loop() {
@@ -120,7 +116,7 @@ func BenchmarkPanel64(b *testing.B) {
 }
 
 // BenchmarkPanel64Linear times a linear layer's products single-threaded, on
-// the package's kernels (panels) and on the library: the input gradient
+// each of the package's kernels this CPU runs and on the library: the input gradient
 // dY (M×K) · W (K×N), "NN", and the forward x (M×K) · Wᵀ with W stored N×K,
 // "NT".
 func BenchmarkPanel64Linear(b *testing.B) {
@@ -140,12 +136,12 @@ func BenchmarkPanel64Linear(b *testing.B) {
 			if form == "NT" {
 				ldw = K
 			}
-			for _, lib := range []bool{false, true} {
-				name := fmt.Sprintf("%s/%dx%dx%d/panels", form, M, N, K)
-				if lib {
-					name = name[:len(name)-len("panels")] + "blas"
-				}
-				b.Run(name, func(b *testing.B) {
+			for _, kind := range append(panelKinds(), "blas") {
+				lib := kind == "blas"
+				b.Run(fmt.Sprintf("%s/%dx%dx%d/%s", form, M, N, K, kind), func(b *testing.B) {
+					if !lib {
+						defer setPanelKind(setPanelKind(kind))
+					}
 					for b.Loop() {
 						if lib {
 							sgemmLib(l, false, form == "NT", M, N, K, 1, a, K, w, ldw, 0, c, N)
@@ -166,9 +162,28 @@ func BenchmarkPanel64Linear(b *testing.B) {
 // together first, and compares them with the float64 reference.
 func TestPanelProducts(t *testing.T) {
 	if !havePanel {
-		t.Skip("no AVX-512F: the library runs every product")
+		t.Skip("no AVX-512F or AVX2: the library runs every product")
 	}
 	r := rand.New(rand.NewPCG(21, 22))
+	for _, kind := range panelKinds() {
+		defer setPanelKind(setPanelKind(kind))
+		testPanelProducts(t, r, kind)
+	}
+}
+
+// setPanelKind makes panel64 and dotTile4 run the kernel of kind ("" for the
+// Go loops) and returns the previous one.
+func setPanelKind(kind string) (was string) {
+	was = panelKind
+	if !havePanel {
+		was = ""
+	}
+	panelKind, havePanel = kind, kind != ""
+	return was
+}
+
+// testPanelProducts is TestPanelProducts for one kind of kernel.
+func testPanelProducts(t *testing.T, r *rand.Rand, kind string) {
 	for _, d := range [][3]int{{129, 128, 1040}, {130, 64, 304}, {300, 192, 48}, {7, 64, 2064}, {512, 128, 576}} {
 		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}} {
 			for _, beta := range []float32{0, 1} {
@@ -176,7 +191,7 @@ func TestPanelProducts(t *testing.T) {
 				if !panelForm(tc.transA, tc.transB, tc.n, tc.k, tc.alpha, tc.beta) {
 					t.Fatalf("%+v is not a product the panels compute", tc)
 				}
-				checkCase(t, "panels", r, tc, func(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+				checkCase(t, "panels/"+kind, r, tc, func(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 					sgemmPanels(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc)
 				})
 			}
@@ -191,7 +206,7 @@ func TestBackendNamesPanels(t *testing.T) {
 		t.Skip("no AVX-512F, or MLXGO_GEMM_PANELS=off")
 	}
 	b := Backend()
-	if !strings.Contains(b, "own AVX-512 kernels for attention-sized products") || !strings.Contains(b, "x·Wᵀ") {
+	if !strings.Contains(b, "own "+panelKind+" kernels for attention-sized products") || !strings.Contains(b, "x·Wᵀ") {
 		t.Fatalf("Backend() = %q, want the kernels and the timing that chose them", b)
 	}
 	// Attention-shaped products run on them whatever the timing found.
