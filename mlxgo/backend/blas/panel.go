@@ -13,21 +13,23 @@ import (
 // Products whose output is a multiple of 64 columns wide run on kernels of this
 // package where they have their assembly (AVX-512F, or AVX2 with FMA: panelKind),
 // with nothing packed:
-//   - op(B) stored row by row — a linear layer's input gradient dY·W,
-//     attention's products once kᵀ and vᵀ are laid out so: panel64, four rows
+//   - op(B) stored row by row (a linear layer's input gradient dY·W, and
+//     attention's products once kᵀ and vᵀ are laid out so): panel64, four rows
 //     by 64 columns of C in registers, the sum along k in order, A read in
 //     place whether transposed or not;
-//   - A·Bᵀ with k a multiple of 16 — a linear layer's forward x·Wᵀ: dotTile4,
-//     dot products of four rows of A with four rows of B at a time, each as 16
-//     partial sums added up at the end. On one core of the Zen 4 of the README it runs
-// 512×576×1536 at 187 GFLOP/s where OpenBLAS 0.3.21 runs it at 179 with its
-// SkylakeX kernels and 98 with its Haswell ones, and attention's 512×64×64
-// at 215 against 116 and 64 (BenchmarkPanel64*). On the Xeon of the README,
+//   - A·Bᵀ with k a multiple of 16 (a linear layer's forward x·Wᵀ): dotTile4,
+//     the dot products of four rows of A with four rows of B at a time, each
+//     as 16 partial sums added up at the end.
+//
+// On one core of the Zen 4 of the README, panel64 runs 512×576×1536 at 187
+// GFLOP/s where OpenBLAS 0.3.21 runs it at 179 with its SkylakeX kernels and
+// 98 with its Haswell ones, and attention's 512×64×64 at 215 against 116 and
+// 64 (BenchmarkPanel64, BenchmarkPanel64Linear). On the Xeon of the README,
 // attention's products run at 1.6× OpenBLAS's but a linear layer's at
-// 0.83–1.0×: so products of a linear layer's size (k and n from panelPackMinK) go to
-// the kernels only where a one-off timing on this machine, at this thread
-// count, finds them faster than the library (linearPanels, remembered beside
-// the library's choice). MLXGO_GEMM_PANELS=off (read once) or
+// 0.8–1.0×: so products of a linear layer's size (k and n from panelPackMinK)
+// go to the kernels only where a one-off timing on this machine, at this
+// thread count, finds them faster than the library (linearPanels, remembered
+// beside the library's choice). MLXGO_GEMM_PANELS=off (read once) or
 // UsePanels(false) sends every product to the library.
 
 // panelCols is the width of the output of panel64.
@@ -62,11 +64,10 @@ var panelEnv = sync.OnceFunc(func() {
 	}
 })
 
-// UsePanels turns the package's own kernel for products with a row-major op(B)
-// and a width that is a multiple of 64 on or off (it is on by default where
-// the CPU has AVX-512F or AVX2, and cannot be turned on elsewhere) and returns the
-// previous setting. It is meant for comparisons and tests: call it between
-// products.
+// UsePanels turns the package's own kernels for products 64 columns wide on
+// or off (they are on by default where the CPU has AVX-512F or AVX2 with FMA,
+// and cannot be turned on elsewhere) and returns the previous setting. It is
+// meant for comparisons and tests: call it between products.
 func UsePanels(on bool) (was bool) {
 	panelEnv()
 	return panelsOn.Swap(on && havePanel)
@@ -126,7 +127,7 @@ var linearChoice = sync.OnceValue(func() (c struct {
 		x[i] = float32(i%7) * 0.25
 	}
 	dy, dx := y, x
-	time4 := func(f func()) time.Duration {
+	bestOf3 := func(f func()) time.Duration { // after one untimed run
 		f()
 		best := time.Duration(1 << 62)
 		for range 3 {
@@ -136,10 +137,10 @@ var linearChoice = sync.OnceValue(func() (c struct {
 		}
 		return best
 	}
-	libNT := time4(func() { sgemmOther(false, true, m, n, k, 1, x, k, w, k, 0, y, n) })
-	panNT := time4(func() { sgemmPanels(false, true, m, n, k, x, k, w, k, 0, y, n) })
-	libNN := time4(func() { sgemmOther(false, false, m, k, n, 1, dy, n, w, k, 0, dx, k) })
-	panNN := time4(func() { sgemmPanels(false, false, m, k, n, dy, n, w, k, 0, dx, k) })
+	libNT := bestOf3(func() { sgemmOther(false, true, m, n, k, 1, x, k, w, k, 0, y, n) })
+	panNT := bestOf3(func() { sgemmPanels(false, true, m, n, k, x, k, w, k, 0, y, n) })
+	libNN := bestOf3(func() { sgemmOther(false, false, m, k, n, 1, dy, n, w, k, 0, dx, k) })
+	panNN := bestOf3(func() { sgemmPanels(false, false, m, k, n, dy, n, w, k, 0, dx, k) })
 	c.nn, c.nt = panNN < libNN, panNT < libNT
 	var kinds []string
 	if c.nn {
@@ -182,8 +183,8 @@ func panelsNote() string {
 	return "; own " + panelKind + " kernels for " + forms + " (" + c.why + ")"
 }
 
-// sgemmPanels computes C = op(A)·B + beta·C, beta 0 or 1, n a multiple of
-// 64, on panel64: in tiles of up to panelRows rows by 64 columns side by side
+// sgemmPanels computes C = op(A)·op(B) + beta·C, beta 0 or 1, n a multiple
+// of 64, on panel64 (op(B) = B) or dotTile4 (A·Bᵀ): in tiles of up to panelRows rows by 64 columns side by side
 // through Parallel, or one panel after another when the product is small or
 // already runs inside Parallel. Each element of C is summed in the same order
 // either way.
