@@ -37,6 +37,12 @@ const attnKeys = 64
 // second-level cache.
 const attnChunk = 512
 
+// attnTransposeMinRows is the fewest query rows per K/V head (L times the
+// group's query heads) for which the forward pass lays kᵀ out first: that
+// costs a pass over K, which a decoding step (L = 1) against a long cache
+// would pay for one row.
+const attnTransposeMinRows = 64
+
 // keysT lays out each K/V head of x (S rows of n floats) transposed and times
 // s, in pool memory: head g is the n × ld matrix at g·n·ld, zeros past S, with
 // ld = S rounded up to a multiple of 64, plus 16 so that rows a power of two
@@ -155,8 +161,15 @@ func attnForwardHeads(o heads, lse []float32, q, k, v heads, d sdpaDims, scale f
 	rowsPer := attnRows(d.L)
 	blocks := (d.L + rowsPer - 1) / rowsPer
 	rep := d.Hq / d.Hkv
-	kbuf, kt, ldk := keysT(k, d, d.D, scale)
-	defer kbuf.Release()
+	// kᵀ is laid out once when enough query rows share each K/V head to pay
+	// for it; a few rows (a decoding step against a long cache) read k as is.
+	var kt []float32
+	var ldk int
+	if d.L*rep >= attnTransposeMinRows {
+		var kbuf *Buffer
+		kbuf, kt, ldk = keysT(k, d, d.D, scale)
+		defer kbuf.Release()
+	}
 	blas.Parallel(d.B*d.Hq*blocks, func(t int) {
 		bh, blk := t/blocks, t%blocks
 		b, h := bh/d.Hq, bh%d.Hq
@@ -164,11 +177,18 @@ func attnForwardHeads(o heads, lse []float32, q, k, v heads, d sdpaDims, scale f
 		i0, i1 := blk*rowsPer, min(d.L, (blk+1)*rowsPer)
 		rows := i1 - i0
 		n := max(1, d.visible(i1-1, causal))
-		ld := (n + attnKeys - 1) / attnKeys * attnKeys // scores of the keys up to n, in whole blocks
+		ld := n // row length of the scores
+		if kt != nil {
+			ld = (n + attnKeys - 1) / attnKeys * attnKeys // the keys up to n, in whole blocks
+		}
 		buf := getF32(rows * ld)
 		defer f32Pool.Put(buf)
 		p := *buf
-		blas.Sgemm(false, false, rows, ld, d.D, 1, q.at(b, h, i0), q.ld, kt[g*d.D*ldk:], ldk, 0, p, ld)
+		if kt != nil {
+			blas.Sgemm(false, false, rows, ld, d.D, 1, q.at(b, h, i0), q.ld, kt[g*d.D*ldk:], ldk, 0, p, ld)
+		} else {
+			blas.Sgemm(false, true, rows, n, d.D, scale, q.at(b, h, i0), q.ld, k.at(b, h/rep, 0), k.ld, 0, p, n)
+		}
 		var rowLSE []float32
 		if lse != nil {
 			rowLSE = lse[bh*d.L : (bh+1)*d.L]

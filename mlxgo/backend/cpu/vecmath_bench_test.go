@@ -60,6 +60,16 @@ func BenchmarkVecKernels(b *testing.B) {
 
 func BenchmarkAttention(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 6))
+	// One decoding step against a cache of 2048 keys.
+	{
+		d := sdpaDims{B: 1, Hq: 9, Hkv: 3, L: 1, S: 2048, D: 64, Dv: 64}
+		q := randVec(r, d.Hq*d.D, -1, 1, false)
+		k, v := randVec(r, d.Hkv*d.S*d.D, -1, 1, false), randVec(r, d.Hkv*d.S*d.Dv, -1, 1, false)
+		o := make([]float32, len(q))
+		b.Run("decode/S=2048", func(b *testing.B) {
+			benchVec(b, d.Hq*d.S, func() { attnForward(o, nil, q, k, v, d, 0.125, true) })
+		})
+	}
 	for _, L := range []int{128, 512, 2048} {
 		d := sdpaDims{B: 1, Hq: 9, Hkv: 3, L: L, S: L, D: 64, Dv: 64}
 		q := randVec(r, d.B*d.Hq*L*d.D, -1, 1, false)
