@@ -3,7 +3,6 @@ package blas
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -110,7 +109,7 @@ var linearChoice = sync.OnceValue(func() (c struct {
 		c.nn, c.nt, c.why = true, true, "no library"
 		return
 	}
-	key := strings.Join([]string{cpuModel(), fmt.Sprint(runtime.GOMAXPROCS(0)), l.kind + ":" + l.path + ":" + l.core, "panels"}, "|")
+	key := cacheKey([]*library{l}) + "|panels"
 	if e, ok := readCache()[key]; ok {
 		c.nn, c.nt = strings.Contains(e.Kind, "NN"), strings.Contains(e.Kind, "NT")
 		c.why = fmt.Sprintf("%s, measured %s", e.Why, e.When)

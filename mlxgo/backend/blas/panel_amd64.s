@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "panel_amd64.h"
 
 // func panel64AVX512(c *float32, ldc int, a *float32, as, ak int, b *float32, ldb, m, k int, acc bool)
 //
@@ -151,26 +152,17 @@ done:
 	VZEROUPPER
 	RET
 
+// FOLD adds the upper 256 bits of z to its lower 256.
+#define FOLD(z) \
+	VSHUFF32X4 $0xee, z, z, Z24; \
+	VADDPS     Z24, z, z
+
 // func dotTile4AVX512(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, quads, k int, acc bool)
 //
 // Rows 0–3 of c, columns 4q to 4q+3 for q < quads: the dot products of rows
 // 0–3 of a with rows 4q to 4q+3 of b, k floats each (k a positive multiple
 // of 16). Accumulator Z(4r+j) holds 16 partial sums of row r, column j; they
 // are added up at the end of each group of four columns.
-// FOLD adds the upper 256 bits of z to its lower 256.
-#define FOLD(z) \
-	VSHUFF32X4 $0xee, z, z, Z24; \
-	VADDPS     Z24, z, z
-
-// SUM4 leaves in xa the sums of the eight floats of each of ya, yb, yc, yd;
-// they and xb are clobbered.
-#define SUM4(ya, yb, yc, yd, xa, xb) \
-	VHADDPS      yb, ya, ya; \
-	VHADDPS      yd, yc, yc; \
-	VHADDPS      yc, ya, ya; \
-	VEXTRACTF128 $1, ya, xb; \
-	VADDPS       xb, xa, xa
-
 TEXT ·dotTile4AVX512(SB), NOSPLIT, $0-65
 	MOVQ c+0(FP), DI
 	MOVQ ldc+8(FP), R8

@@ -1,4 +1,5 @@
 #include "textflag.h"
+#include "panel_amd64.h"
 
 // AVX2 forms of the kernels of panel_amd64.s, for CPUs without AVX-512: half
 // as many registers, each half as wide.
@@ -141,15 +142,6 @@ nexthalf:
 	VZEROUPPER
 	RET
 
-// SUM4Y leaves in xa the sums of the eight floats of each of ya, yb, yc, yd;
-// they and xb are clobbered.
-#define SUM4Y(ya, yb, yc, yd, xa, xb) \
-	VHADDPS      yb, ya, ya; \
-	VHADDPS      yd, yc, yc; \
-	VHADDPS      yc, ya, ya; \
-	VEXTRACTF128 $1, ya, xb; \
-	VADDPS       xb, xa, xa
-
 // func dotTile4AVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, quads, k int, acc bool)
 //
 // Rows 0–1 of c, then rows 2–3: for each group of four columns, accumulator
@@ -206,8 +198,8 @@ dots:
 	CMPQ        AX, CX
 	JLT         dots
 
-	SUM4Y(Y0, Y1, Y2, Y3, X0, X1)
-	SUM4Y(Y4, Y5, Y6, Y7, X4, X5)
+	SUM4(Y0, Y1, Y2, Y3, X0, X1)
+	SUM4(Y4, Y5, Y6, Y7, X4, X5)
 	CMPB acc+64(FP), $0
 	JEQ  store
 	VADDPS (DI), X0, X0
