@@ -217,6 +217,9 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		sgemmPanels(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
+	if sgemmNarrow(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+		return
+	}
 	sgemmOther(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 

@@ -34,7 +34,9 @@ import (
 // panelCols is the width of the output of panel64.
 const panelCols = 64
 
-// panelRows is the most rows of C one task of a split product computes.
+// panelRows is the granularity of a split product's rows: each thread takes an
+// equal share of the product's blocks of panelRows rows × 64 columns, in
+// column-panel order, so it copies each of its panels' columns of B once.
 const panelRows = 128
 
 // panelDepth is the longest stretch of k one call of panel64 covers: its rows
@@ -237,16 +239,27 @@ func sgemmPanels(transA, transB bool, m, n, k int, a []float32, lda int, b []flo
 		}
 	}
 	panels := n / panelCols
-	if workers() == 1 || 2*float64(m)*float64(n)*float64(k) < panelMinFlops {
+	nw := workers()
+	if nw == 1 || 2*float64(m)*float64(n)*float64(k) < panelMinFlops {
 		for p := 0; p < panels; p++ {
 			tile(0, m, p*panelCols)
 		}
 		return
 	}
+	// Thread w takes blocks [T·w/nw, T·(w+1)/nw) of the T blocks in (panel, row
+	// block) order, and each of its panels as one tile: B's columns are copied
+	// once per thread and panel rather than once per block (one copy per block
+	// took 14% of a training step), and each thread has the same number of blocks.
 	rowBlocks := (m + panelRows - 1) / panelRows
-	Parallel(rowBlocks*panels, func(t int) {
-		rb, p := t/panels, t%panels
-		tile(rb*panelRows, min(m, (rb+1)*panelRows), p*panelCols)
+	blocks := rowBlocks * panels
+	nw = min(nw, blocks)
+	Parallel(nw, func(w int) {
+		for t, end := blocks*w/nw, blocks*(w+1)/nw; t < end; {
+			p, rb := t/rowBlocks, t%rowBlocks
+			last := min(end, (p+1)*rowBlocks) // this panel's blocks in the share
+			tile(rb*panelRows, min(m, (rb+last-t)*panelRows), p*panelCols)
+			t = last
+		}
 	})
 }
 

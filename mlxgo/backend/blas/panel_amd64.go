@@ -47,8 +47,8 @@ func dotTile4Asm(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, 
 	dotTile4AVX2(c, ldc, a, lda, b, ldb, quads, k, acc)
 }
 
-// panel64AVX512 is panel64 for AVX-512F: four rows of c at a time in sixteen
-// registers, then one row at a time.
+// panel64AVX512 is panel64 for AVX-512F: six rows of c at a time in
+// twenty-four registers, then four, then one row at a time.
 //
 //go:noescape
 func panel64AVX512(c *float32, ldc int, a *float32, as, ak int, b *float32, ldb, m, k int, acc bool)

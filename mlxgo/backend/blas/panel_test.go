@@ -11,10 +11,10 @@ import (
 
 // TestPanel64 compares panel64 with a float64 sum, for row-major and
 // transposed a, padded leading dimensions, accumulating or not, and row counts
-// on both sides of the kernel's groups of four.
+// on both sides of the kernels' groups of six, four (and two).
 func TestPanel64(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	for _, m := range []int{1, 3, 4, 5, 8, 67} {
+	for _, m := range []int{1, 3, 4, 5, 6, 7, 8, 11, 12, 13, 67} {
 		for _, k := range []int{0, 1, 7, 64, 130} {
 			for _, trans := range []bool{false, true} {
 				for _, acc := range []bool{false, true} {
@@ -156,6 +156,38 @@ func BenchmarkPanel64Linear(b *testing.B) {
 	}
 }
 
+// BenchmarkPanelsLayers times the panels on a linear layer's products as a
+// training step makes them: on the process's threads (-cpu), with 30 weight
+// matrices taken in turn, so that each comes from memory as a model's layers
+// do, rather than from cache.
+func BenchmarkPanelsLayers(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, s := range [][3]int{{512, 1536, 576}, {512, 576, 1536}, {512, 576, 576}} {
+		M, N, K := s[0], s[1], s[2]
+		const layers = 30
+		a, c := randSlice(r, M*K), make([]float32, M*N)
+		ws := make([][]float32, layers)
+		for i := range ws {
+			ws[i] = randSlice(r, K*N)
+		}
+		flops := 2 * float64(M*N*K)
+		for _, form := range []string{"NN", "NT"} {
+			ldw := N
+			if form == "NT" {
+				ldw = K
+			}
+			b.Run(fmt.Sprintf("%s/%dx%dx%d", form, M, N, K), func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					sgemmPanels(false, form == "NT", M, N, K, a, K, ws[i%layers], ldw, 0, c, N)
+					i++
+				}
+				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
 // TestPanelProducts runs the package's own kernels on every form they take
 // (A or Aᵀ times B, A times Bᵀ), accumulating or not, on products that are
 // split across goroutines, cut along k, and whose columns of B are copied
@@ -182,8 +214,19 @@ func setPanelKind(kind string) (was string) {
 	return was
 }
 
-// testPanelProducts is TestPanelProducts for one kind of kernel.
+// testPanelProducts is TestPanelProducts for one kind of kernel, with the
+// product split between 1, 2, 3 and 7 threads (shares that start and end
+// inside a panel's blocks).
 func testPanelProducts(t *testing.T, r *rand.Rand, kind string) {
+	defer SetThreads(0)
+	for _, th := range []int{1, 2, 3, 7} {
+		SetThreads(th)
+		testPanelShapes(t, r, fmt.Sprintf("panels/%s/%d", kind, th))
+	}
+}
+
+// testPanelShapes checks sgemmPanels at shapes around its blocks.
+func testPanelShapes(t *testing.T, r *rand.Rand, name string) {
 	for _, d := range [][3]int{{129, 128, 1040}, {130, 64, 304}, {300, 192, 48}, {7, 64, 2064}, {512, 128, 576}} {
 		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}} {
 			for _, beta := range []float32{0, 1} {
@@ -191,7 +234,7 @@ func testPanelProducts(t *testing.T, r *rand.Rand, kind string) {
 				if !panelForm(tc.transA, tc.transB, tc.n, tc.k, tc.alpha, tc.beta) {
 					t.Fatalf("%+v is not a product the panels compute", tc)
 				}
-				checkCase(t, "panels/"+kind, r, tc, func(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+				checkCase(t, name, r, tc, func(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 					sgemmPanels(ta, tb, m, n, k, a, lda, b, ldb, beta, c, ldc)
 				})
 			}
