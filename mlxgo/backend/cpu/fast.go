@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"math"
+	"sync"
 
 	"github.com/mlxgo/mlxgo/mlxgo/backend"
 )
@@ -123,20 +124,7 @@ func rope(p backend.RoPE, in []*node, out *node) {
 	L, D := in[0].Shape[n-2], in[0].Shape[n-1]
 	o, commit := outFloats(out)
 	half := p.Dims / 2
-	cos := make([]float32, L*half)
-	sin := make([]float32, L*half)
-	parallelFor(L, max(1, 1024/max(half, 1)), func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			pos := float32(p.Offset+t) * p.Scale
-			for i := 0; i < half; i++ {
-				s, c := math.Sincos(float64(pos * p.InvFreq[i]))
-				if p.Inverse {
-					s = -s
-				}
-				cos[t*half+i], sin[t*half+i] = float32(c), float32(s)
-			}
-		}
-	})
+	cos, sin := ropeTable(p, L)
 	rows := len(o) / max(D, 1)
 	parallelFor(rows, max(1, 1<<14/max(D, 1)), func(lo, hi int) {
 		for r := lo; r < hi; r++ {
@@ -164,4 +152,63 @@ func rope(p backend.RoPE, in []*node, out *node) {
 		}
 	})
 	commit()
+}
+
+// ropeKey identifies a table of cos and sin: the frequencies (as bytes), the
+// positions and the direction.
+type ropeKey struct {
+	freq      string
+	scale     float32
+	offset, L int
+	inverse   bool
+}
+
+// ropeCache holds the tables rope has made: every layer of a model rotates q
+// and k by the same positions, so a training step makes its table once
+// instead of 60 times. It is emptied when it reaches ropeCacheMax tables (a
+// decoding loop makes one per position).
+var ropeCache struct {
+	sync.Mutex
+	tables map[ropeKey][2][]float32
+}
+
+const ropeCacheMax = 64
+
+// ropeTable returns cos and sin of (Offset+t)·Scale·InvFreq[i] for t < L and
+// i < Dims/2 (sin negated for the inverse rotation), L rows of Dims/2. The
+// tables are shared: callers must not write to them.
+func ropeTable(p backend.RoPE, L int) (cos, sin []float32) {
+	half := p.Dims / 2
+	freq := make([]byte, 4*half)
+	for i, f := range p.InvFreq[:half] {
+		b := math.Float32bits(f)
+		freq[4*i], freq[4*i+1], freq[4*i+2], freq[4*i+3] = byte(b), byte(b>>8), byte(b>>16), byte(b>>24)
+	}
+	key := ropeKey{string(freq), p.Scale, p.Offset, L, p.Inverse}
+	ropeCache.Lock()
+	t, ok := ropeCache.tables[key]
+	ropeCache.Unlock()
+	if ok {
+		return t[0], t[1]
+	}
+	cos, sin = make([]float32, L*half), make([]float32, L*half)
+	parallelFor(L, max(1, 1024/max(half, 1)), func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			pos := float32(p.Offset+t) * p.Scale
+			for i := 0; i < half; i++ {
+				s, c := math.Sincos(float64(pos * p.InvFreq[i]))
+				if p.Inverse {
+					s = -s
+				}
+				cos[t*half+i], sin[t*half+i] = float32(c), float32(s)
+			}
+		}
+	})
+	ropeCache.Lock()
+	if ropeCache.tables == nil || len(ropeCache.tables) >= ropeCacheMax {
+		ropeCache.tables = map[ropeKey][2][]float32{}
+	}
+	ropeCache.tables[key] = [2][]float32{cos, sin}
+	ropeCache.Unlock()
+	return cos, sin
 }

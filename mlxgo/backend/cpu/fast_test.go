@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -36,5 +37,40 @@ func TestRoPEReadsTransposedRows(t *testing.T) {
 		if !slices.Equal(floats(a), floats(b)) {
 			t.Fatalf("%+v: RoPE of the transposed view differs from RoPE of its copy", p)
 		}
+	}
+}
+
+// TestRoPETables checks the cached cos/sin tables: the values at each
+// position, one table shared by equal parameters, distinct ones for another
+// offset or direction, and a cache that stays bounded.
+func TestRoPETables(t *testing.T) {
+	p := backend.RoPE{Dims: 4, InvFreq: []float32{1, 0.01}, Scale: 0.5, Offset: 3}
+	cos, sin := ropeTable(p, 5)
+	for tt := 0; tt < 5; tt++ {
+		for i, f := range p.InvFreq {
+			s, c := math.Sincos(float64(float32(3+tt) * 0.5 * f))
+			if cos[tt*2+i] != float32(c) || sin[tt*2+i] != float32(s) {
+				t.Fatalf("table at t=%d, i=%d: cos %v sin %v, want %v %v", tt, i, cos[tt*2+i], sin[tt*2+i], c, s)
+			}
+		}
+	}
+	if c2, _ := ropeTable(p, 5); &c2[0] != &cos[0] {
+		t.Error("equal parameters made a second table")
+	}
+	inv := p
+	inv.Inverse = true
+	if _, s := ropeTable(inv, 5); s[3] != -sin[3] {
+		t.Errorf("inverse sin %v, want %v", s[3], -sin[3])
+	}
+	p.Offset = 4
+	if c, _ := ropeTable(p, 5); c[0] != cos[2] {
+		t.Errorf("offset 4's first row %v, want offset 3's second %v", c[0], cos[2])
+	}
+	for off := 0; off < 2*ropeCacheMax; off++ {
+		p.Offset = off
+		ropeTable(p, 1)
+	}
+	if n := len(ropeCache.tables); n > ropeCacheMax {
+		t.Errorf("%d tables cached, want at most %d", n, ropeCacheMax)
 	}
 }
