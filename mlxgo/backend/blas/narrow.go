@@ -57,12 +57,16 @@ func sgemmNarrow(transA, transB bool, m, n, k int, alpha float32, a []float32, l
 	return false
 }
 
-// transpose sets dst[j·ldd + i] = src[i·lds + j] for i < rows, j < cols.
+// transpose sets dst[j·ldd + i] = src[i·lds + j] for i < rows, j < cols,
+// 16 columns of src at a time (16 rows of dst, which stay in cache while the
+// rows of src go by).
 func transpose(dst []float32, ldd int, src []float32, lds int, rows, cols int) {
-	for i := 0; i < rows; i++ {
-		row := src[i*lds : i*lds+cols]
-		for j, v := range row {
-			dst[j*ldd+i] = v
+	for j0 := 0; j0 < cols; j0 += 16 {
+		j1 := min(cols, j0+16)
+		for i := 0; i < rows; i++ {
+			for j, v := range src[i*lds+j0 : i*lds+j1] {
+				dst[(j0+j)*ldd+i] = v
+			}
 		}
 	}
 }

@@ -68,3 +68,9 @@ func panel64AVX2(c *float32, ldc int, a *float32, as, ak int, b *float32, ldb, m
 //
 //go:noescape
 func dotTile4AVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, quads, k int, acc bool)
+
+// transpose16AVX512 writes the transpose of the 16×16 block at src (rows
+// lds floats apart) to dst (rows ldd apart).
+//
+//go:noescape
+func transpose16AVX512(dst *float32, ldd int, src *float32, lds int)
