@@ -34,9 +34,8 @@ import (
 // panelCols is the width of the output of panel64.
 const panelCols = 64
 
-// panelRows is the granularity of a split product's rows: each thread takes an
-// equal share of the product's blocks of panelRows rows × 64 columns, in
-// column-panel order, so it copies each of its panels' columns of B once.
+// panelRows is the granularity of a split product's rows: its blocks are
+// panelRows rows × 64 columns, shared out in column-panel order.
 const panelRows = 128
 
 // panelDepth is the longest stretch of k one call of panel64 covers: its rows
@@ -49,6 +48,10 @@ const panelDepth = 1024
 // together first (attention's products, k = 64, read B from a layout made
 // for them).
 const panelPackMinK = 256
+
+// panelShares is how many shares of its blocks a split product makes per
+// thread.
+const panelShares = 4
 
 // panelMinFlops is the product size (2·m·n·k) from which sgemmPanels splits
 // a product across threads.
@@ -249,15 +252,17 @@ func sgemmPanels(transA, transB bool, m, n, k int, a []float32, lda int, b []flo
 		}
 		return
 	}
-	// Thread w takes blocks [T·w/nw, T·(w+1)/nw) of the T blocks in (panel, row
-	// block) order, and each of its panels as one tile: B's columns are copied
-	// once per thread and panel rather than once per block (one copy per block
-	// took 14% of a training step), and each thread has the same number of blocks.
+	// The T blocks, in (panel, row block) order, are cut into panelShares·nw
+	// shares of consecutive blocks, which the threads take in turn; a share
+	// computes each of its panels as one tile. B's columns are then copied once
+	// per share and panel rather than once per block (one copy per block took
+	// 14% of a training step), and a thread that starts late (a busy host)
+	// takes fewer shares instead of leaving one to the others.
 	rowBlocks := (m + panelRows - 1) / panelRows
 	blocks := rowBlocks * panels
-	nw = min(nw, blocks)
-	Parallel(nw, func(w int) {
-		for t, end := blocks*w/nw, blocks*(w+1)/nw; t < end; {
+	shares := min(blocks, panelShares*nw)
+	Parallel(shares, func(w int) {
+		for t, end := blocks*w/shares, blocks*(w+1)/shares; t < end; {
 			p, rb := t/rowBlocks, t%rowBlocks
 			last := min(end, (p+1)*rowBlocks) // this panel's blocks in the share
 			tile(rb*panelRows, min(m, (rb+last-t)*panelRows), p*panelCols)
