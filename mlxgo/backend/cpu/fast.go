@@ -22,12 +22,10 @@ func rmsNorm(p backend.RMSNorm, in []*node, out *node) {
 	parallelFor(rows, max(1, 8192/max(d, 1)), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := x[i*d : (i+1)*d]
-			var ss float32
-			for _, v := range row {
-				ss += v * v
-			}
-			r := float32(1 / math.Sqrt(float64(ss/float32(d)+p.Eps)))
-			or := o[i*d : (i+1)*d]
+			// The sum of squares on vectors: as one running sum it was a
+			// chain of dependent adds, four cycles per element.
+			r := float32(1 / math.Sqrt(float64(dotVec(row, row)/float32(d)+p.Eps)))
+			or, w := o[i*d:(i+1)*d], w[:d]
 			for j, v := range row {
 				or[j] = w[j] * (v * r)
 			}
@@ -42,11 +40,7 @@ func rmsNormGrad(p backend.RMSNormGrad, in []*node, out *node) {
 	rows := len(x) / max(d, 1)
 	o, commit := outFloats(out)
 	rms := func(row []float32) float32 {
-		var ss float32
-		for _, v := range row {
-			ss += v * v
-		}
-		return float32(1 / math.Sqrt(float64(ss/float32(d)+p.Eps)))
+		return float32(1 / math.Sqrt(float64(dotVec(row, row)/float32(d)+p.Eps)))
 	}
 	if p.Weight {
 		// The rows' scales in parallel, then each core sums its own columns over all
@@ -76,13 +70,12 @@ func rmsNormGrad(p backend.RMSNormGrad, in []*node, out *node) {
 		for i := lo; i < hi; i++ {
 			row, gr, or := x[i*d:(i+1)*d], g[i*d:(i+1)*d], o[i*d:(i+1)*d]
 			r := rms(row)
-			var dot float32
-			for j, v := range row {
-				dot += gr[j] * w[j] * v * r
+			for j, v := range gr[:len(or)] { // g·w first, so that Σ g·w·x is a dot product
+				or[j] = v * w[j]
 			}
-			dot /= float32(d)
+			dot := dotVec(or, row) * r / float32(d)
 			for j, v := range row {
-				or[j] = r * (gr[j]*w[j] - v*r*dot)
+				or[j] = r * (or[j] - v*r*dot)
 			}
 		}
 	})
