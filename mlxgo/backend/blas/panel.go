@@ -10,26 +10,27 @@ import (
 )
 
 // Products whose output is a multiple of 64 columns wide run on kernels of this
-// package where they have their assembly (AVX-512F, or AVX2 with FMA: panelKind),
-// with nothing packed:
+// package where they have their assembly (AVX-512F, or AVX2 with FMA: panelKind):
 //   - op(B) stored row by row (a linear layer's input gradient dY·W, and
-//     attention's products once kᵀ and vᵀ are laid out so): panel64, four rows
-//     by 64 columns of C in registers, the sum along k in order, A read in
-//     place whether transposed or not;
-//   - A·Bᵀ with k a multiple of 16 (a linear layer's forward x·Wᵀ): dotTile4,
-//     the dot products of four rows of A with four rows of B at a time, each
-//     as 16 partial sums added up at the end.
+//     attention's products once kᵀ and vᵀ are laid out so): panel64, six rows
+//     by 64 columns of C in registers (then four, then one), the sum along k in
+//     order, A read in place whether transposed or not;
+//   - A·Bᵀ (a linear layer's forward x·Wᵀ): from 128 rows and a depth of 256,
+//     B's 64 rows of a panel are copied transposed and panel64 computes it;
+//     smaller ones with k a multiple of 16 run on dotTile4, the dot products of
+//     four rows of A with four rows of B at a time, each as 16 partial sums
+//     added up at the end.
 //
-// On one core of the Zen 4 of the README, panel64 runs 512×576×1536 at 187
+// On one core of the Zen 4 of the README, panel64 runs 512×576×1536 at 170–190
 // GFLOP/s where OpenBLAS 0.3.21 runs it at 179 with its SkylakeX kernels and
-// 98 with its Haswell ones, and attention's 512×64×64 at 215 against 116 and
-// 64 (BenchmarkPanel64, BenchmarkPanel64Linear). On the Xeon of the README,
-// attention's products run at 1.6× OpenBLAS's but a linear layer's at
-// 0.8–1.0×: so products of a linear layer's size (k and n from panelPackMinK)
-// go to the kernels only where a one-off timing on this machine, at this
-// thread count, finds them faster than the library (linearPanels, remembered
-// beside the library's choice). MLXGO_GEMM_PANELS=off (read once) or
-// UsePanels(false) sends every product to the library.
+// 90–101 with its Haswell ones, and attention's 512×64×64 at 130–215 against
+// 105–116 and 58–75 (BenchmarkPanel64, BenchmarkPanel64Linear). On the Xeon of
+// the README, attention's products run at 1.6× OpenBLAS's and a linear layer's
+// at 0.8–1.1×: so products of a linear layer's size (k and n from
+// panelPackMinK) go to the kernels only where a one-off timing on this machine,
+// at this thread count, finds them faster than the library (linearPanels,
+// remembered beside the library's choice). MLXGO_GEMM_PANELS=off (read once)
+// or UsePanels(false) sends every product to the library.
 
 // panelCols is the width of the output of panel64.
 const panelCols = 64
