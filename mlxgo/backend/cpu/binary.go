@@ -283,6 +283,9 @@ func binary(p backend.Binary, in []*node, out *node) {
 }
 
 func floatVV(k backend.BinaryKind, o, x, y []float32) {
+	if binaryVec(k, o, x, y) {
+		return
+	}
 	switch k {
 	case backend.Add:
 		for i := range o {
@@ -308,6 +311,9 @@ func floatVV(k backend.BinaryKind, o, x, y []float32) {
 }
 
 func floatVS(k backend.BinaryKind, o, x []float32, y float32) {
+	if binaryScalarVec(k, o, x, y) {
+		return
+	}
 	switch k {
 	case backend.Add:
 		for i := range o {

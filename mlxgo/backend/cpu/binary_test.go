@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -44,5 +45,47 @@ func TestBinaryReadsStridedRowsInPlace(t *testing.T) {
 				t.Fatalf("%v of views %d and %d differs from the op on copies", k, pr[0], pr[1])
 			}
 		}
+	}
+}
+
+// TestBinaryVec checks the vector Add, Subtract and Multiply of floatVV, and of
+// floatVS by a scalar, against the float32 operation element by element (bit
+// for bit: no fused multiply-add), at every length around the kernels' blocks
+// of 8 and 32, in place or not, and that other kinds fall back to the loops.
+func TestBinaryVec(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, k := range []backend.BinaryKind{backend.Add, backend.Subtract, backend.Multiply} {
+		for n := 0; n <= 70; n++ {
+			x, y := make([]float32, n), make([]float32, n)
+			for i := range x {
+				x[i], y[i] = float32(r.NormFloat64()*100), float32(r.NormFloat64())
+			}
+			want := make([]float32, n)
+			for i := range want {
+				want[i] = applyF(k, x[i], y[i])
+			}
+			got := make([]float32, n)
+			floatVV(k, got, x, y)
+			inPlace := slices.Clone(x)
+			floatVV(k, inPlace, inPlace, y)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) || math.Float32bits(inPlace[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v, n=%d, [%d]: %v (in place %v), want %v", k, n, i, got[i], inPlace[i], want[i])
+				}
+			}
+			s := float32(r.NormFloat64())
+			floatVS(k, got, x, s)
+			for i := range want {
+				if w := applyF(k, x[i], s); math.Float32bits(got[i]) != math.Float32bits(w) {
+					t.Fatalf("%v by a scalar, n=%d, [%d]: %v, want %v", k, n, i, got[i], w)
+				}
+			}
+		}
+	}
+	if binaryVec(backend.Divide, make([]float32, 8), make([]float32, 8), make([]float32, 8)) {
+		t.Error("binaryVec took Divide")
+	}
+	if haveVec && !binaryVec(backend.Add, make([]float32, 8), make([]float32, 8), make([]float32, 8)) {
+		t.Error("binaryVec did not take Add with AVX2")
 	}
 }

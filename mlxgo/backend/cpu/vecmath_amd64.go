@@ -4,6 +4,8 @@ import (
 	"math"
 
 	xcpu "golang.org/x/sys/cpu"
+
+	"github.com/mlxgo/mlxgo/mlxgo/backend"
 )
 
 // haveVec reports whether the AVX2+FMA kernels of vecmath_amd64.s run; without them
@@ -264,6 +266,77 @@ func softmaxGradRow(dp, p []float32, dot, scale float32) {
 	}
 	softmaxGradRowGo(dp[n:], p[n:], dot, scale)
 }
+
+// binaryVec sets o = x + y, x − y or x · y (k Add, Subtract or Multiply) on
+// vectors, and reports whether it did (false for other kinds, or without
+// AVX2). Each element is the one float32 operation, as in the loops.
+func binaryVec(k backend.BinaryKind, o, x, y []float32) bool {
+	var f func(dst, x, y *float32, n int)
+	switch k {
+	case backend.Add:
+		f = addAVX2
+	case backend.Subtract:
+		f = subAVX2
+	case backend.Multiply:
+		f = mulAVX2
+	}
+	if f == nil || !haveVec {
+		return false
+	}
+	x, y = x[:len(o)], y[:len(o)]
+	n := len(o) &^ 7
+	if n > 0 {
+		f(&o[0], &x[0], &y[0], n)
+	}
+	for i := n; i < len(o); i++ {
+		o[i] = applyF(k, x[i], y[i])
+	}
+	return true
+}
+
+// binaryScalarVec sets o = x + s, x − s or x · s (k Add, Subtract or
+// Multiply) on vectors, and reports whether it did, as binaryVec.
+func binaryScalarVec(k backend.BinaryKind, o, x []float32, s float32) bool {
+	var f func(dst, x *float32, n int, s float32)
+	switch k {
+	case backend.Add:
+		f = addSAVX2
+	case backend.Subtract:
+		f = subSAVX2
+	case backend.Multiply:
+		f = mulSAVX2
+	}
+	if f == nil || !haveVec {
+		return false
+	}
+	x = x[:len(o)]
+	n := len(o) &^ 7
+	if n > 0 {
+		f(&o[0], &x[0], n, s)
+	}
+	for i := n; i < len(o); i++ {
+		o[i] = applyF(k, x[i], s)
+	}
+	return true
+}
+
+//go:noescape
+func addSAVX2(dst, x *float32, n int, s float32)
+
+//go:noescape
+func subSAVX2(dst, x *float32, n int, s float32)
+
+//go:noescape
+func mulSAVX2(dst, x *float32, n int, s float32)
+
+//go:noescape
+func addAVX2(dst, x, y *float32, n int)
+
+//go:noescape
+func subAVX2(dst, x, y *float32, n int)
+
+//go:noescape
+func mulAVX2(dst, x, y *float32, n int)
 
 func negInf16() (t [16]float32) {
 	for i := range t {

@@ -388,3 +388,280 @@ sgrLoop:
 sgrDone:
 	VZEROUPPER
 	RET
+
+
+// func addAVX2(dst, x, y *float32, n int)
+//
+// dst = x + y for n floats (n a multiple of 8): 32 at a time, then 8.
+TEXT ·addAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $3, CX
+
+add4:
+	CMPQ    CX, $4
+	JLT     add1
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VADDPS  (DX), Y0, Y0
+	VADDPS  32(DX), Y1, Y1
+	VADDPS  64(DX), Y2, Y2
+	VADDPS  96(DX), Y3, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ    $128, SI
+	ADDQ    $128, DX
+	ADDQ    $128, DI
+	SUBQ    $4, CX
+	JMP     add4
+
+add1:
+	TESTQ   CX, CX
+	JZ      addDone
+	VMOVUPS (SI), Y0
+	VADDPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JMP     add1
+
+addDone:
+	VZEROUPPER
+	RET
+
+// func subAVX2(dst, x, y *float32, n int)
+//
+// dst = x − y for n floats (n a multiple of 8): 32 at a time, then 8.
+TEXT ·subAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $3, CX
+
+sub4:
+	CMPQ    CX, $4
+	JLT     sub1
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VSUBPS  (DX), Y0, Y0
+	VSUBPS  32(DX), Y1, Y1
+	VSUBPS  64(DX), Y2, Y2
+	VSUBPS  96(DX), Y3, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ    $128, SI
+	ADDQ    $128, DX
+	ADDQ    $128, DI
+	SUBQ    $4, CX
+	JMP     sub4
+
+sub1:
+	TESTQ   CX, CX
+	JZ      subDone
+	VMOVUPS (SI), Y0
+	VSUBPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JMP     sub1
+
+subDone:
+	VZEROUPPER
+	RET
+
+// func mulAVX2(dst, x, y *float32, n int)
+//
+// dst = x · y for n floats (n a multiple of 8): 32 at a time, then 8.
+TEXT ·mulAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DX
+	MOVQ n+24(FP), CX
+	SHRQ $3, CX
+
+mul4:
+	CMPQ    CX, $4
+	JLT     mul1
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VMULPS  (DX), Y0, Y0
+	VMULPS  32(DX), Y1, Y1
+	VMULPS  64(DX), Y2, Y2
+	VMULPS  96(DX), Y3, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ    $128, SI
+	ADDQ    $128, DX
+	ADDQ    $128, DI
+	SUBQ    $4, CX
+	JMP     mul4
+
+mul1:
+	TESTQ   CX, CX
+	JZ      mulDone
+	VMOVUPS (SI), Y0
+	VMULPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JMP     mul1
+
+mulDone:
+	VZEROUPPER
+	RET
+
+// func addSAVX2(dst, x *float32, n int, s float32)
+//
+// dst = x + s for n floats (n a multiple of 8): 32 at a time, then 8.
+TEXT ·addSAVX2(SB), NOSPLIT, $0-28
+	MOVQ         dst+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS s+24(FP), Y4
+	SHRQ         $3, CX
+
+addS4:
+	CMPQ    CX, $4
+	JLT     addS1
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VADDPS  Y4, Y0, Y0
+	VADDPS  Y4, Y1, Y1
+	VADDPS  Y4, Y2, Y2
+	VADDPS  Y4, Y3, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ    $128, SI
+	ADDQ    $128, DI
+	SUBQ    $4, CX
+	JMP     addS4
+
+addS1:
+	TESTQ   CX, CX
+	JZ      addSDone
+	VMOVUPS (SI), Y0
+	VADDPS  Y4, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JMP     addS1
+
+addSDone:
+	VZEROUPPER
+	RET
+
+// func subSAVX2(dst, x *float32, n int, s float32)
+//
+// dst = x − s for n floats (n a multiple of 8): 32 at a time, then 8.
+TEXT ·subSAVX2(SB), NOSPLIT, $0-28
+	MOVQ         dst+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS s+24(FP), Y4
+	SHRQ         $3, CX
+
+subS4:
+	CMPQ    CX, $4
+	JLT     subS1
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VSUBPS  Y4, Y0, Y0
+	VSUBPS  Y4, Y1, Y1
+	VSUBPS  Y4, Y2, Y2
+	VSUBPS  Y4, Y3, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ    $128, SI
+	ADDQ    $128, DI
+	SUBQ    $4, CX
+	JMP     subS4
+
+subS1:
+	TESTQ   CX, CX
+	JZ      subSDone
+	VMOVUPS (SI), Y0
+	VSUBPS  Y4, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JMP     subS1
+
+subSDone:
+	VZEROUPPER
+	RET
+
+// func mulSAVX2(dst, x *float32, n int, s float32)
+//
+// dst = x · s for n floats (n a multiple of 8): 32 at a time, then 8.
+TEXT ·mulSAVX2(SB), NOSPLIT, $0-28
+	MOVQ         dst+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS s+24(FP), Y4
+	SHRQ         $3, CX
+
+mulS4:
+	CMPQ    CX, $4
+	JLT     mulS1
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS 64(SI), Y2
+	VMOVUPS 96(SI), Y3
+	VMULPS  Y4, Y0, Y0
+	VMULPS  Y4, Y1, Y1
+	VMULPS  Y4, Y2, Y2
+	VMULPS  Y4, Y3, Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ    $128, SI
+	ADDQ    $128, DI
+	SUBQ    $4, CX
+	JMP     mulS4
+
+mulS1:
+	TESTQ   CX, CX
+	JZ      mulSDone
+	VMOVUPS (SI), Y0
+	VMULPS  Y4, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JMP     mulS1
+
+mulSDone:
+	VZEROUPPER
+	RET

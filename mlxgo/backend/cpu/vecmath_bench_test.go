@@ -39,6 +39,7 @@ func BenchmarkVecKernels(b *testing.B) {
 	b.Run("sigmoid", func(b *testing.B) { benchVec(b, n, func() { sigmoidVec(o, x) }) })
 	b.Run("silu", func(b *testing.B) { benchVec(b, n, func() { siluVec(o, x) }) })
 	b.Run("siluGrad", func(b *testing.B) { benchVec(b, n, func() { siluGradVec(o, x, g) }) })
+	b.Run("multiply", func(b *testing.B) { benchVec(b, n, func() { floatVV(backend.Multiply, o, x, g) }) })
 	b.Run("geluApprox", func(b *testing.B) {
 		benchVec(b, n, func() {
 			if haveVec {

@@ -2,6 +2,8 @@
 
 package cpu
 
+import "github.com/mlxgo/mlxgo/mlxgo/backend"
+
 // Without assembly the vector kernels are the loops of vecmath.go.
 
 // haveVec is false: there is no assembly to run (the benchmarks toggle it).
@@ -20,3 +22,9 @@ func dotVec(x, y []float32) float32                    { return dotVecGo(x, y) }
 func softmaxGradRow(dp, p []float32, dot, scale float32) {
 	softmaxGradRowGo(dp, p, dot, scale)
 }
+
+// binaryVec reports false: floatVV runs its loops.
+func binaryVec(k backend.BinaryKind, o, x, y []float32) bool { return false }
+
+// binaryScalarVec reports false: floatVS runs its loops.
+func binaryScalarVec(k backend.BinaryKind, o, x []float32, s float32) bool { return false }
