@@ -267,20 +267,29 @@ func softmaxGradRow(dp, p []float32, dot, scale float32) {
 	softmaxGradRowGo(dp[n:], p[n:], dot, scale)
 }
 
+// binaryKernels returns the vector kernels of Add, Subtract or Multiply, by
+// an array and by a scalar; nil for other kinds or without AVX2.
+func binaryKernels(k backend.BinaryKind) (vv func(dst, x, y *float32, n int), vs func(dst, x *float32, n int, s float32)) {
+	if !haveVec {
+		return nil, nil
+	}
+	switch k {
+	case backend.Add:
+		return addAVX2, addSAVX2
+	case backend.Subtract:
+		return subAVX2, subSAVX2
+	case backend.Multiply:
+		return mulAVX2, mulSAVX2
+	}
+	return nil, nil
+}
+
 // binaryVec sets o = x + y, x − y or x · y (k Add, Subtract or Multiply) on
 // vectors, and reports whether it did (false for other kinds, or without
 // AVX2). Each element is the one float32 operation, as in the loops.
 func binaryVec(k backend.BinaryKind, o, x, y []float32) bool {
-	var f func(dst, x, y *float32, n int)
-	switch k {
-	case backend.Add:
-		f = addAVX2
-	case backend.Subtract:
-		f = subAVX2
-	case backend.Multiply:
-		f = mulAVX2
-	}
-	if f == nil || !haveVec {
+	f, _ := binaryKernels(k)
+	if f == nil {
 		return false
 	}
 	x, y = x[:len(o)], y[:len(o)]
@@ -294,19 +303,10 @@ func binaryVec(k backend.BinaryKind, o, x, y []float32) bool {
 	return true
 }
 
-// binaryScalarVec sets o = x + s, x − s or x · s (k Add, Subtract or
-// Multiply) on vectors, and reports whether it did, as binaryVec.
+// binaryScalarVec sets o = x + s, x − s or x · s on vectors, as binaryVec.
 func binaryScalarVec(k backend.BinaryKind, o, x []float32, s float32) bool {
-	var f func(dst, x *float32, n int, s float32)
-	switch k {
-	case backend.Add:
-		f = addSAVX2
-	case backend.Subtract:
-		f = subSAVX2
-	case backend.Multiply:
-		f = mulSAVX2
-	}
-	if f == nil || !haveVec {
+	_, f := binaryKernels(k)
+	if f == nil {
 		return false
 	}
 	x = x[:len(o)]

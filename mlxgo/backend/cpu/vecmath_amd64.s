@@ -390,9 +390,61 @@ sgrDone:
 	RET
 
 
+
+// VV4 and VV1 apply op (VADDPS, VSUBPS, VMULPS) to 32, then 8, floats of x
+// (SI) and y (DX) into dst (DI) and advance the three pointers.
+#define VV4(op) \
+	VMOVUPS (SI), Y0; \
+	VMOVUPS 32(SI), Y1; \
+	VMOVUPS 64(SI), Y2; \
+	VMOVUPS 96(SI), Y3; \
+	op      (DX), Y0, Y0; \
+	op      32(DX), Y1, Y1; \
+	op      64(DX), Y2, Y2; \
+	op      96(DX), Y3, Y3; \
+	VMOVUPS Y0, (DI); \
+	VMOVUPS Y1, 32(DI); \
+	VMOVUPS Y2, 64(DI); \
+	VMOVUPS Y3, 96(DI); \
+	ADDQ    $128, SI; \
+	ADDQ    $128, DX; \
+	ADDQ    $128, DI
+
+#define VV1(op) \
+	VMOVUPS (SI), Y0; \
+	op      (DX), Y0, Y0; \
+	VMOVUPS Y0, (DI); \
+	ADDQ    $32, SI; \
+	ADDQ    $32, DX; \
+	ADDQ    $32, DI
+
+// VS4 and VS1 are VV4 and VV1 with the scalar in Y4 for y.
+#define VS4(op) \
+	VMOVUPS (SI), Y0; \
+	VMOVUPS 32(SI), Y1; \
+	VMOVUPS 64(SI), Y2; \
+	VMOVUPS 96(SI), Y3; \
+	op      Y4, Y0, Y0; \
+	op      Y4, Y1, Y1; \
+	op      Y4, Y2, Y2; \
+	op      Y4, Y3, Y3; \
+	VMOVUPS Y0, (DI); \
+	VMOVUPS Y1, 32(DI); \
+	VMOVUPS Y2, 64(DI); \
+	VMOVUPS Y3, 96(DI); \
+	ADDQ    $128, SI; \
+	ADDQ    $128, DI
+
+#define VS1(op) \
+	VMOVUPS (SI), Y0; \
+	op      Y4, Y0, Y0; \
+	VMOVUPS Y0, (DI); \
+	ADDQ    $32, SI; \
+	ADDQ    $32, DI
+
 // func addAVX2(dst, x, y *float32, n int)
 //
-// dst = x + y for n floats (n a multiple of 8): 32 at a time, then 8.
+// dst = x + y for n floats (n a multiple of 8).
 TEXT ·addAVX2(SB), NOSPLIT, $0-32
 	MOVQ dst+0(FP), DI
 	MOVQ x+8(FP), SI
@@ -401,37 +453,18 @@ TEXT ·addAVX2(SB), NOSPLIT, $0-32
 	SHRQ $3, CX
 
 add4:
-	CMPQ    CX, $4
-	JLT     add1
-	VMOVUPS (SI), Y0
-	VMOVUPS 32(SI), Y1
-	VMOVUPS 64(SI), Y2
-	VMOVUPS 96(SI), Y3
-	VADDPS  (DX), Y0, Y0
-	VADDPS  32(DX), Y1, Y1
-	VADDPS  64(DX), Y2, Y2
-	VADDPS  96(DX), Y3, Y3
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	VMOVUPS Y2, 64(DI)
-	VMOVUPS Y3, 96(DI)
-	ADDQ    $128, SI
-	ADDQ    $128, DX
-	ADDQ    $128, DI
-	SUBQ    $4, CX
-	JMP     add4
+	CMPQ CX, $4
+	JLT  add1
+	VV4(VADDPS)
+	SUBQ $4, CX
+	JMP  add4
 
 add1:
-	TESTQ   CX, CX
-	JZ      addDone
-	VMOVUPS (SI), Y0
-	VADDPS  (DX), Y0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ    $32, SI
-	ADDQ    $32, DX
-	ADDQ    $32, DI
-	DECQ    CX
-	JMP     add1
+	TESTQ CX, CX
+	JZ    addDone
+	VV1(VADDPS)
+	DECQ  CX
+	JMP   add1
 
 addDone:
 	VZEROUPPER
@@ -439,7 +472,7 @@ addDone:
 
 // func subAVX2(dst, x, y *float32, n int)
 //
-// dst = x − y for n floats (n a multiple of 8): 32 at a time, then 8.
+// dst = x − y for n floats (n a multiple of 8).
 TEXT ·subAVX2(SB), NOSPLIT, $0-32
 	MOVQ dst+0(FP), DI
 	MOVQ x+8(FP), SI
@@ -448,37 +481,18 @@ TEXT ·subAVX2(SB), NOSPLIT, $0-32
 	SHRQ $3, CX
 
 sub4:
-	CMPQ    CX, $4
-	JLT     sub1
-	VMOVUPS (SI), Y0
-	VMOVUPS 32(SI), Y1
-	VMOVUPS 64(SI), Y2
-	VMOVUPS 96(SI), Y3
-	VSUBPS  (DX), Y0, Y0
-	VSUBPS  32(DX), Y1, Y1
-	VSUBPS  64(DX), Y2, Y2
-	VSUBPS  96(DX), Y3, Y3
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	VMOVUPS Y2, 64(DI)
-	VMOVUPS Y3, 96(DI)
-	ADDQ    $128, SI
-	ADDQ    $128, DX
-	ADDQ    $128, DI
-	SUBQ    $4, CX
-	JMP     sub4
+	CMPQ CX, $4
+	JLT  sub1
+	VV4(VSUBPS)
+	SUBQ $4, CX
+	JMP  sub4
 
 sub1:
-	TESTQ   CX, CX
-	JZ      subDone
-	VMOVUPS (SI), Y0
-	VSUBPS  (DX), Y0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ    $32, SI
-	ADDQ    $32, DX
-	ADDQ    $32, DI
-	DECQ    CX
-	JMP     sub1
+	TESTQ CX, CX
+	JZ    subDone
+	VV1(VSUBPS)
+	DECQ  CX
+	JMP   sub1
 
 subDone:
 	VZEROUPPER
@@ -486,7 +500,7 @@ subDone:
 
 // func mulAVX2(dst, x, y *float32, n int)
 //
-// dst = x · y for n floats (n a multiple of 8): 32 at a time, then 8.
+// dst = x · y for n floats (n a multiple of 8).
 TEXT ·mulAVX2(SB), NOSPLIT, $0-32
 	MOVQ dst+0(FP), DI
 	MOVQ x+8(FP), SI
@@ -495,37 +509,18 @@ TEXT ·mulAVX2(SB), NOSPLIT, $0-32
 	SHRQ $3, CX
 
 mul4:
-	CMPQ    CX, $4
-	JLT     mul1
-	VMOVUPS (SI), Y0
-	VMOVUPS 32(SI), Y1
-	VMOVUPS 64(SI), Y2
-	VMOVUPS 96(SI), Y3
-	VMULPS  (DX), Y0, Y0
-	VMULPS  32(DX), Y1, Y1
-	VMULPS  64(DX), Y2, Y2
-	VMULPS  96(DX), Y3, Y3
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	VMOVUPS Y2, 64(DI)
-	VMOVUPS Y3, 96(DI)
-	ADDQ    $128, SI
-	ADDQ    $128, DX
-	ADDQ    $128, DI
-	SUBQ    $4, CX
-	JMP     mul4
+	CMPQ CX, $4
+	JLT  mul1
+	VV4(VMULPS)
+	SUBQ $4, CX
+	JMP  mul4
 
 mul1:
-	TESTQ   CX, CX
-	JZ      mulDone
-	VMOVUPS (SI), Y0
-	VMULPS  (DX), Y0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ    $32, SI
-	ADDQ    $32, DX
-	ADDQ    $32, DI
-	DECQ    CX
-	JMP     mul1
+	TESTQ CX, CX
+	JZ    mulDone
+	VV1(VMULPS)
+	DECQ  CX
+	JMP   mul1
 
 mulDone:
 	VZEROUPPER
@@ -533,7 +528,7 @@ mulDone:
 
 // func addSAVX2(dst, x *float32, n int, s float32)
 //
-// dst = x + s for n floats (n a multiple of 8): 32 at a time, then 8.
+// dst = x + s for n floats (n a multiple of 8).
 TEXT ·addSAVX2(SB), NOSPLIT, $0-28
 	MOVQ         dst+0(FP), DI
 	MOVQ         x+8(FP), SI
@@ -542,35 +537,18 @@ TEXT ·addSAVX2(SB), NOSPLIT, $0-28
 	SHRQ         $3, CX
 
 addS4:
-	CMPQ    CX, $4
-	JLT     addS1
-	VMOVUPS (SI), Y0
-	VMOVUPS 32(SI), Y1
-	VMOVUPS 64(SI), Y2
-	VMOVUPS 96(SI), Y3
-	VADDPS  Y4, Y0, Y0
-	VADDPS  Y4, Y1, Y1
-	VADDPS  Y4, Y2, Y2
-	VADDPS  Y4, Y3, Y3
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	VMOVUPS Y2, 64(DI)
-	VMOVUPS Y3, 96(DI)
-	ADDQ    $128, SI
-	ADDQ    $128, DI
-	SUBQ    $4, CX
-	JMP     addS4
+	CMPQ CX, $4
+	JLT  addS1
+	VS4(VADDPS)
+	SUBQ $4, CX
+	JMP  addS4
 
 addS1:
-	TESTQ   CX, CX
-	JZ      addSDone
-	VMOVUPS (SI), Y0
-	VADDPS  Y4, Y0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ    $32, SI
-	ADDQ    $32, DI
-	DECQ    CX
-	JMP     addS1
+	TESTQ CX, CX
+	JZ    addSDone
+	VS1(VADDPS)
+	DECQ  CX
+	JMP   addS1
 
 addSDone:
 	VZEROUPPER
@@ -578,7 +556,7 @@ addSDone:
 
 // func subSAVX2(dst, x *float32, n int, s float32)
 //
-// dst = x − s for n floats (n a multiple of 8): 32 at a time, then 8.
+// dst = x − s for n floats (n a multiple of 8).
 TEXT ·subSAVX2(SB), NOSPLIT, $0-28
 	MOVQ         dst+0(FP), DI
 	MOVQ         x+8(FP), SI
@@ -587,35 +565,18 @@ TEXT ·subSAVX2(SB), NOSPLIT, $0-28
 	SHRQ         $3, CX
 
 subS4:
-	CMPQ    CX, $4
-	JLT     subS1
-	VMOVUPS (SI), Y0
-	VMOVUPS 32(SI), Y1
-	VMOVUPS 64(SI), Y2
-	VMOVUPS 96(SI), Y3
-	VSUBPS  Y4, Y0, Y0
-	VSUBPS  Y4, Y1, Y1
-	VSUBPS  Y4, Y2, Y2
-	VSUBPS  Y4, Y3, Y3
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	VMOVUPS Y2, 64(DI)
-	VMOVUPS Y3, 96(DI)
-	ADDQ    $128, SI
-	ADDQ    $128, DI
-	SUBQ    $4, CX
-	JMP     subS4
+	CMPQ CX, $4
+	JLT  subS1
+	VS4(VSUBPS)
+	SUBQ $4, CX
+	JMP  subS4
 
 subS1:
-	TESTQ   CX, CX
-	JZ      subSDone
-	VMOVUPS (SI), Y0
-	VSUBPS  Y4, Y0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ    $32, SI
-	ADDQ    $32, DI
-	DECQ    CX
-	JMP     subS1
+	TESTQ CX, CX
+	JZ    subSDone
+	VS1(VSUBPS)
+	DECQ  CX
+	JMP   subS1
 
 subSDone:
 	VZEROUPPER
@@ -623,7 +584,7 @@ subSDone:
 
 // func mulSAVX2(dst, x *float32, n int, s float32)
 //
-// dst = x · s for n floats (n a multiple of 8): 32 at a time, then 8.
+// dst = x · s for n floats (n a multiple of 8).
 TEXT ·mulSAVX2(SB), NOSPLIT, $0-28
 	MOVQ         dst+0(FP), DI
 	MOVQ         x+8(FP), SI
@@ -632,35 +593,18 @@ TEXT ·mulSAVX2(SB), NOSPLIT, $0-28
 	SHRQ         $3, CX
 
 mulS4:
-	CMPQ    CX, $4
-	JLT     mulS1
-	VMOVUPS (SI), Y0
-	VMOVUPS 32(SI), Y1
-	VMOVUPS 64(SI), Y2
-	VMOVUPS 96(SI), Y3
-	VMULPS  Y4, Y0, Y0
-	VMULPS  Y4, Y1, Y1
-	VMULPS  Y4, Y2, Y2
-	VMULPS  Y4, Y3, Y3
-	VMOVUPS Y0, (DI)
-	VMOVUPS Y1, 32(DI)
-	VMOVUPS Y2, 64(DI)
-	VMOVUPS Y3, 96(DI)
-	ADDQ    $128, SI
-	ADDQ    $128, DI
-	SUBQ    $4, CX
-	JMP     mulS4
+	CMPQ CX, $4
+	JLT  mulS1
+	VS4(VMULPS)
+	SUBQ $4, CX
+	JMP  mulS4
 
 mulS1:
-	TESTQ   CX, CX
-	JZ      mulSDone
-	VMOVUPS (SI), Y0
-	VMULPS  Y4, Y0, Y0
-	VMOVUPS Y0, (DI)
-	ADDQ    $32, SI
-	ADDQ    $32, DI
-	DECQ    CX
-	JMP     mulS1
+	TESTQ CX, CX
+	JZ    mulSDone
+	VS1(VMULPS)
+	DECQ  CX
+	JMP   mulS1
 
 mulSDone:
 	VZEROUPPER
