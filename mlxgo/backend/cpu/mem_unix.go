@@ -1,4 +1,4 @@
-//go:build unix
+//go:build unix && !linux
 
 package cpu
 
@@ -7,15 +7,12 @@ import (
 	"syscall"
 )
 
-// mapBytes maps n bytes (it panics when the system has no more memory) of private anonymous memory, outside the Go heap; buffers of
-// 4 MiB and more ask for transparent huge pages where Linux has them (madvise.go).
+// mapBytes maps n bytes (it panics when the system has no more memory) of private
+// anonymous memory, outside the Go heap (Linux's version is in mem_linux.go).
 func mapBytes(n int) ([]byte, bool) {
 	b, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
 	if err != nil {
 		panic(fmt.Sprintf("cpu: cannot allocate %d bytes: %v", n, err))
-	}
-	if n >= 4<<20 {
-		adviseHuge(b)
 	}
 	return b, true
 }
