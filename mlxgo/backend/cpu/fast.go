@@ -137,14 +137,21 @@ func rope(p backend.RoPE, in []*node, out *node) {
 				}
 				continue
 			}
-			x1, x2, o1, o2 := xr[:half], xr[half:2*half], or[:half], or[half:2*half]
-			for i := range c {
-				o1[i] = x1[i]*c[i] - x2[i]*s[i]
-				o2[i] = x1[i]*s[i] + x2[i]*c[i]
-			}
+			ropeVec(or[:half], or[half:2*half], xr[:half], xr[half:2*half], c, s)
 		}
 	})
 	commit()
+}
+
+// ropeVecGo sets o1 = x1·c − x2·s and o2 = x1·s + x2·c, all of len(c): the
+// rotation of the pairs (x1[i], x2[i]) by the angles of c and s.
+func ropeVecGo(o1, o2, x1, x2, c, s []float32) {
+	o1, o2, x1, x2, s = o1[:len(c)], o2[:len(c)], x1[:len(c)], x2[:len(c)], s[:len(c)]
+	for i := range c {
+		a, b := x1[i], x2[i]
+		o1[i] = a*c[i] - b*s[i]
+		o2[i] = a*s[i] + b*c[i]
+	}
 }
 
 // ropeKey identifies a table of cos and sin: the frequencies (as bytes), the

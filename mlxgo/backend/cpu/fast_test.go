@@ -74,3 +74,34 @@ func TestRoPETables(t *testing.T) {
 		t.Errorf("%d tables cached, want at most %d", n, ropeCacheMax)
 	}
 }
+
+// TestRoPEVec: the vector rotation is bit for bit the float32 loop (each
+// product rounded, then the sum) at every length 0–70, with its tail, and in
+// place (rope writes a fresh output, but the kernel must not read what it
+// wrote).
+func TestRoPEVec(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for n := 0; n <= 70; n++ {
+		x1, x2, c, s := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range c {
+			x1[i], x2[i] = float32(r.NormFloat64()*10), float32(r.NormFloat64())
+			a := r.Float64() * 100
+			c[i], s[i] = float32(math.Cos(a)), float32(math.Sin(a))
+		}
+		o1, o2 := make([]float32, n), make([]float32, n)
+		ropeVec(o1, o2, x1, x2, c, s)
+		p1, p2 := slices.Clone(x1), slices.Clone(x2)
+		ropeVec(p1, p2, p1, p2, c, s)
+		for i := range c {
+			a, b := x1[i]*c[i], x2[i]*s[i]
+			w1 := a - b
+			a, b = x1[i]*s[i], x2[i]*c[i]
+			w2 := a + b
+			for _, g := range [][2]float32{{o1[i], o2[i]}, {p1[i], p2[i]}} {
+				if math.Float32bits(g[0]) != math.Float32bits(w1) || math.Float32bits(g[1]) != math.Float32bits(w2) {
+					t.Fatalf("n=%d [%d]: %v %v, want %v %v", n, i, g[0], g[1], w1, w2)
+				}
+			}
+		}
+	}
+}

@@ -344,3 +344,20 @@ func negInf16() (t [16]float32) {
 	}
 	return t
 }
+
+//go:noescape
+func ropeAVX2(o1, o2, x1, x2, c, s *float32, n int)
+
+// ropeVec sets o1 = x1·c − x2·s and o2 = x1·s + x2·c (all of len(c)), on
+// vectors where the CPU has AVX2, bit for bit the loop's result.
+func ropeVec(o1, o2, x1, x2, c, s []float32) {
+	o1, o2, x1, x2, s = o1[:len(c)], o2[:len(c)], x1[:len(c)], x2[:len(c)], s[:len(c)]
+	n := 0
+	if haveVec {
+		n = len(c) &^ 7
+		if n > 0 {
+			ropeAVX2(&o1[0], &o2[0], &x1[0], &x2[0], &c[0], &s[0], n)
+		}
+	}
+	ropeVecGo(o1[n:], o2[n:], x1[n:], x2[n:], c[n:], s[n:])
+}

@@ -609,3 +609,41 @@ mulS1:
 mulSDone:
 	VZEROUPPER
 	RET
+
+// func ropeAVX2(o1, o2, x1, x2, c, s *float32, n int)
+//
+// o1 = x1·c − x2·s and o2 = x1·s + x2·c for n floats (n a multiple of 8), each
+// product rounded before the sum, as in rope's loop.
+TEXT ·ropeAVX2(SB), NOSPLIT, $0-56
+	MOVQ o1+0(FP), DI
+	MOVQ o2+8(FP), R8
+	MOVQ x1+16(FP), SI
+	MOVQ x2+24(FP), DX
+	MOVQ c+32(FP), R9
+	MOVQ s+40(FP), R10
+	MOVQ n+48(FP), CX
+	SHRQ $3, CX
+	XORQ AX, AX
+
+ropeLoop:
+	TESTQ   CX, CX
+	JZ      ropeDone
+	VMOVUPS (SI)(AX*1), Y0
+	VMOVUPS (DX)(AX*1), Y1
+	VMOVUPS (R9)(AX*1), Y2
+	VMOVUPS (R10)(AX*1), Y3
+	VMULPS  Y2, Y0, Y4
+	VMULPS  Y3, Y1, Y5
+	VSUBPS  Y5, Y4, Y4
+	VMULPS  Y3, Y0, Y6
+	VMULPS  Y2, Y1, Y7
+	VADDPS  Y7, Y6, Y6
+	VMOVUPS Y4, (DI)(AX*1)
+	VMOVUPS Y6, (R8)(AX*1)
+	ADDQ    $32, AX
+	DECQ    CX
+	JMP     ropeLoop
+
+ropeDone:
+	VZEROUPPER
+	RET

@@ -28,3 +28,6 @@ func binaryVec(k backend.BinaryKind, o, x, y []float32) bool { return false }
 
 // binaryScalarVec reports false: floatVS runs its loops.
 func binaryScalarVec(k backend.BinaryKind, o, x []float32, s float32) bool { return false }
+
+// ropeVec is rope's loop.
+func ropeVec(o1, o2, x1, x2, c, s []float32) { ropeVecGo(o1, o2, x1, x2, c, s) }
