@@ -25,10 +25,9 @@ func rmsNorm(p backend.RMSNorm, in []*node, out *node) {
 			// The sum of squares on vectors: as one running sum it was a
 			// chain of dependent adds, four cycles per element.
 			r := float32(1 / math.Sqrt(float64(dotVec(row, row)/float32(d)+p.Eps)))
-			or, w := o[i*d:(i+1)*d], w[:d]
-			for j, v := range row {
-				or[j] = w[j] * (v * r)
-			}
+			or := o[i*d : (i+1)*d]
+			floatVS(backend.Multiply, or, row, r) // w·(x·r), on vectors
+			floatVV(backend.Multiply, or, w[:d], or)
 		}
 	})
 	commit()
@@ -67,16 +66,18 @@ func rmsNormGrad(p backend.RMSNormGrad, in []*node, out *node) {
 		return
 	}
 	parallelFor(rows, max(1, 8192/max(d, 1)), func(lo, hi int) {
+		t := make([]float32, d)
 		for i := lo; i < hi; i++ {
 			row, gr, or := x[i*d:(i+1)*d], g[i*d:(i+1)*d], o[i*d:(i+1)*d]
 			r := rms(row)
-			for j, v := range gr[:len(or)] { // g·w first, so that Σ g·w·x is a dot product
-				or[j] = v * w[j]
-			}
+			// r·(g·w − x·r·dot) on vectors, one operation at a time in that
+			// order; g·w first, so that Σ g·w·x is a dot product.
+			floatVV(backend.Multiply, or, gr, w)
 			dot := dotVec(or, row) * r / float32(d)
-			for j, v := range row {
-				or[j] = r * (or[j] - v*r*dot)
-			}
+			floatVS(backend.Multiply, t, row, r)
+			floatVS(backend.Multiply, t, t, dot)
+			floatVV(backend.Subtract, or, or, t)
+			floatVS(backend.Multiply, or, or, r)
 		}
 	})
 	commit()
