@@ -116,16 +116,23 @@ var linearChoice = sync.OnceValue(func() (c struct {
 		return
 	}
 	// The key names the kernels' version: a changed kernel is timed again.
-	key := cacheKey([]*library{l}) + "|panels-6rows"
+	key := cacheKey([]*library{l}) + "|panels-huge"
 	if e, ok := readCache()[key]; ok {
 		c.nn, c.nt = strings.Contains(e.Kind, "NN"), strings.Contains(e.Kind, "NT")
 		c.why = fmt.Sprintf("%s, measured %s", e.Why, e.When)
 		return
 	}
 	// A linear layer's products at 512 tokens, as a step makes them: x·Wᵀ
-	// and dY·W, on the process's threads.
+	// and dY·W, on the process's threads, with the operands on huge pages
+	// as the CPU backend's arrays are (on 4 KiB pages dY·W's copies of W's
+	// columns ran slower, and the library won where it loses in a step).
 	const m, n, k = 512, 1536, 576
-	x, w, y := make([]float32, m*k), make([]float32, n*k), make([]float32, m*n)
+	x, freeX := hugeFloats(m * k)
+	w, freeW := hugeFloats(n * k)
+	y, freeY := hugeFloats(m * n)
+	defer freeX()
+	defer freeW()
+	defer freeY()
 	for i := range w {
 		w[i] = float32(i%5) * 0.5
 	}

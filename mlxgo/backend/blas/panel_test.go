@@ -165,11 +165,19 @@ func BenchmarkPanelsLayers(b *testing.B) {
 	for _, s := range [][3]int{{512, 1536, 576}, {512, 576, 1536}, {512, 576, 576}} {
 		M, N, K := s[0], s[1], s[2]
 		const layers = 30
-		a, c := randSlice(r, M*K), make([]float32, M*N)
+		// On huge pages, as the CPU backend's arrays are.
+		a, freeA := hugeFloats(M * K)
+		c, freeC := hugeFloats(M * N)
+		copy(a, randSlice(r, M*K))
 		ws := make([][]float32, layers)
 		for i := range ws {
-			ws[i] = randSlice(r, K*N)
+			w, free := hugeFloats(K * N)
+			copy(w, randSlice(r, K*N))
+			ws[i] = w
+			defer free()
 		}
+		defer freeA()
+		defer freeC()
 		flops := 2 * float64(M*N*K)
 		for _, form := range []string{"NN", "NT"} {
 			ldw := N
