@@ -45,6 +45,33 @@ func LoadSafetensors(path string) (map[string]*Array, map[string]string, error) 
 	return out, f.Metadata(), nil
 }
 
+// ReadSafetensors is LoadSafetensors with every tensor copied into the backend's
+// own memory, one after another, each tensor's file pages given back once it is
+// copied (so the process holds about one copy at any time), and the file
+// closed at the end. The CPU backend keeps large arrays on huge pages, where a
+// training step's products read a frozen weight a strip of columns at a time:
+// from the mapped file's 4 KiB pages the same step ran 20% slower (smollm135
+// shape, batch 4×128: 366–392 against 447–486 tokens/s).
+func ReadSafetensors(path string) (map[string]*Array, map[string]string, error) {
+	f, err := safetensors.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	out := make(map[string]*Array, f.Len())
+	for _, name := range f.Names() {
+		info, _ := f.Info(name)
+		raw := f.Bytes(name)
+		if dt, ok := fromST[info.Dtype]; ok {
+			out[name] = FromBytes(raw, info.Shape, dt)
+		} else if out[name], err = convertST(info, raw); err != nil {
+			return nil, nil, fmt.Errorf("%s: tensor %q: %w", path, name, err)
+		}
+		f.Release(name)
+	}
+	return out, f.Metadata(), nil
+}
+
 func convertST(info safetensors.TensorInfo, raw []byte) (*Array, error) {
 	n := int(info.NumElements())
 	switch info.Dtype {

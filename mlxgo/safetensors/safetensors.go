@@ -243,6 +243,17 @@ func (f *File) Metadata() map[string]string {
 	return m
 }
 
+// Release gives the memory pages holding name's bytes back to the system
+// (those wholly inside them, on a memory-mapped file): a reader that has
+// copied a tensor out calls it so that the file and the copy are not both held.
+// The bytes read the same afterwards, from the file. It does nothing for an
+// unknown name or a file read into memory.
+func (f *File) Release(name string) {
+	if f.unmap != nil {
+		dropPages(f.Bytes(name))
+	}
+}
+
 // Keep marks the mapping as owned by the process: Close will then leave it
 // mapped, so that slices obtained from Bytes stay valid for the lifetime of
 // the process. Use it when arrays reference the file data without copying.

@@ -1,0 +1,75 @@
+package safetensors
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+// TestRelease: after Release, the pages of a tensor that was read are no longer
+// resident in the process, and the tensor still reads the same, from the file.
+func TestRelease(t *testing.T) {
+	data := make([]byte, 8<<20)
+	for i := range data {
+		data[i] = byte(i*7 + i>>12)
+	}
+	path := filepath.Join(t.TempDir(), "w.safetensors")
+	if err := Write(path, []Tensor{{Name: "w", Dtype: U8, Shape: []int{len(data)}, Data: data}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := f.Bytes("w")
+	sum := 0
+	for _, v := range b { // fault every page in
+		sum += int(v)
+	}
+	addr := uintptr(unsafe.Pointer(&b[0]))
+	before := residentKiB(t, addr)
+	f.Release("w")
+	after := residentKiB(t, addr)
+	t.Logf("resident %d KiB before Release, %d after (sum %d)", before, after, sum)
+	if before < 7<<10 || after > 64 {
+		t.Fatalf("resident %d KiB before Release, %d KiB after: want about 8 MiB, then none", before, after)
+	}
+	if string(f.Bytes("w")) != string(data) {
+		t.Fatal("the tensor reads differently after Release")
+	}
+	f.Release("missing") // an unknown name does nothing
+}
+
+// residentKiB returns the Rss of the mapping holding address a, from
+// /proc/self/smaps.
+func residentKiB(t *testing.T, a uintptr) int {
+	fd, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		t.Skip("no /proc/self/smaps")
+	}
+	defer fd.Close()
+	in := false
+	for s := bufio.NewScanner(fd); s.Scan(); {
+		line := s.Text()
+		var lo, hi uintptr
+		if n, _ := fmt.Sscanf(line, "%x-%x", &lo, &hi); n == 2 {
+			in = lo <= a && a < hi
+			continue
+		}
+		if in && strings.HasPrefix(line, "Rss:") {
+			v, err := strconv.Atoi(strings.Fields(line)[1])
+			if err != nil {
+				t.Fatalf("smaps: %q", line)
+			}
+			return v
+		}
+	}
+	t.Fatalf("no mapping holds %#x", a)
+	return 0
+}
