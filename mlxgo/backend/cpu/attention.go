@@ -4,6 +4,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/mlxgo/mlxgo/mlxgo/backend"
 	"github.com/mlxgo/mlxgo/mlxgo/backend/blas"
 )
 
@@ -329,11 +330,9 @@ func attnBackwardHeads(dq, dk, dv []float32, q, k, v, dO heads, o *heads, lse []
 			if rows <= 0 {
 				continue
 			}
-			src := shares[g*shareAt[kblocks]+shareAt[kb]+hh*rows*d.D:]
-			dst := out[iStart*d.D:]
-			for x, v := range src[:rows*d.D] {
-				dst[x] += v
-			}
+			src := shares[g*shareAt[kblocks]+shareAt[kb]+hh*rows*d.D:][:rows*d.D]
+			dst := out[iStart*d.D:][:rows*d.D]
+			floatVV(backend.Add, dst, dst, src) // on vectors: the same sum, element by element
 		}
 	})
 }
