@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -28,12 +29,13 @@ var benchPresets = map[string]string{
 	"tiny":      `{"model_type":"llama","vocab_size":512,"hidden_size":64,"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,"intermediate_size":176,"rms_norm_eps":1e-5}`,
 }
 
-// runBench times LoRA training steps on a randomly initialised model of a preset shape,
-// the same work as the PyTorch peer: LoRA rank r on q and v of every block, AdamW,
+// runBench times LoRA training steps on a randomly initialised model of a preset shape (or
+// on a checkpoint, --model), the same work as the PyTorch peer: LoRA rank r on q and v of every block, AdamW,
 // cross-entropy over the whole sequence. It prints one JSON line.
 func runBench(args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	preset := fs.String("preset", "smollm135", "model shape: smollm135 or tiny")
+	model := fs.String("model", "", "a model folder or Hub id to load and train instead of a preset's random weights (its config and stored dtypes; --preset and --stored do not apply)")
 	batch := fs.Int("batch", 4, "batch size")
 	seq := fs.Int("seq", 128, "sequence length")
 	steps := fs.Int("steps", 6, "timed steps (after the --warmup steps)")
@@ -51,19 +53,11 @@ func runBench(args []string) error {
 	if *steps < 1 || *warmup < 0 {
 		return fmt.Errorf("bench: --steps must be at least 1 and --warmup at least 0, got %d and %d", *steps, *warmup)
 	}
-	js, ok := benchPresets[*preset]
-	if !ok {
-		return fmt.Errorf("unknown preset %q (smollm135, tiny)", *preset)
-	}
-	cfg, err := lm.ParseConfig([]byte(js), "preset "+*preset)
+	m, err := benchModel(fs, *model, *preset, *stored)
 	if err != nil {
 		return err
 	}
-	mx.Seed(0)
-	m := lm.New(cfg)
-	if err := applyDtype(m, *stored); err != nil {
-		return fmt.Errorf("bench: --stored: %w", err)
-	}
+	cfg := m.Config
 	if err := applyComputeDtype(m, *dtype); err != nil {
 		return fmt.Errorf("bench: --dtype: %w", err)
 	}
@@ -137,7 +131,7 @@ func runBench(args []string) error {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	res := map[string]any{
-		"impl": "mlxgo", "backend": mx.CurrentBackend().String(), "blas": blas.Backend(), "preset": *preset,
+		"impl": "mlxgo", "backend": mx.CurrentBackend().String(), "blas": blas.Backend(), "preset": *preset, "model": *model,
 		"batch": *batch, "seq": *seq, "dtype": lm.StoredDtype(m).String(), "stored": *stored, "trainable": lora.TrainableCount(m), "step_s_median": med,
 		"tokens_per_s": float64(*batch**seq) / med, "peak_rss_mib": float64(ru.Maxrss) / 1024,
 		"grad_checkpoint": *ckpt, "compile": *compile,
@@ -157,4 +151,39 @@ func runBench(args []string) error {
 	out, _ := json.Marshal(res)
 	fmt.Println(string(out))
 	return nil
+}
+
+// benchModel returns the model bench trains: the checkpoint model names (loaded as lora
+// loads it), or a randomly initialised one of the preset's shape stored in dtype stored.
+func benchModel(fs *flag.FlagSet, model, preset, stored string) (*lm.Model, error) {
+	if model != "" {
+		var clash []string
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "preset" || f.Name == "stored" {
+				clash = append(clash, "--"+f.Name)
+			}
+		})
+		if len(clash) > 0 {
+			return nil, fmt.Errorf("bench: --model takes the checkpoint's shape and dtypes: %s does not apply", strings.Join(clash, " and "))
+		}
+		m, err := lm.Load(model)
+		if err != nil {
+			return nil, fmt.Errorf("bench: --model: %w", err)
+		}
+		return m, nil
+	}
+	js, ok := benchPresets[preset]
+	if !ok {
+		return nil, fmt.Errorf("unknown preset %q (smollm135, tiny)", preset)
+	}
+	cfg, err := lm.ParseConfig([]byte(js), "preset "+preset)
+	if err != nil {
+		return nil, err
+	}
+	mx.Seed(0)
+	m := lm.New(cfg)
+	if err := applyDtype(m, stored); err != nil {
+		return nil, fmt.Errorf("bench: --stored: %w", err)
+	}
+	return m, nil
 }

@@ -3,6 +3,7 @@ package main_test
 import (
 	"encoding/json"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -72,5 +73,40 @@ func TestBenchStoredDtype(t *testing.T) {
 	}
 	if out, err := exec.Command(bin, "bench", "--stored", "float8").CombinedOutput(); err == nil || !strings.Contains(string(out), "--stored") {
 		t.Errorf("--stored float8: err %v, output %s; want an error naming --stored", err, out)
+	}
+}
+
+// TestBenchModel: --model trains a checkpoint folder (the walkthrough's model) with its
+// own config and dtypes, names it in the report, and refuses --preset or --stored beside
+// it; a missing folder is an error naming --model.
+func TestBenchModel(t *testing.T) {
+	bin := buildCLI(t)
+	dir, err := filepath.Abs("../../../notebooks/models/tiny-story")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "bench", "--model", dir, "--batch", "1", "--seq", "16", "--warmup", "0", "--steps", "1").Output()
+	if err != nil {
+		t.Fatalf("bench --model: %v", err)
+	}
+	var r map[string]any
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if r["model"] != dir || r["dtype"] != "float32" {
+		t.Errorf("model %v, dtype %v; want %s, float32", r["model"], r["dtype"], dir)
+	}
+	if tps, _ := r["tokens_per_s"].(float64); tps <= 0 {
+		t.Errorf("tokens_per_s = %v", r["tokens_per_s"])
+	}
+	for _, extra := range [][]string{{"--preset", "tiny"}, {"--stored", "bfloat16"}} {
+		args := append([]string{"bench", "--model", dir, "--steps", "1"}, extra...)
+		if out, err := exec.Command(bin, args...).CombinedOutput(); err == nil || !strings.Contains(string(out), extra[0]) {
+			t.Errorf("%v: err %v, output %s; want an error naming %s", extra, err, out, extra[0])
+		}
+	}
+	missing := filepath.Join(t.TempDir(), "none")
+	if out, err := exec.Command(bin, "bench", "--model", missing, "--steps", "1").CombinedOutput(); err == nil || !strings.Contains(string(out), "--model") {
+		t.Errorf("missing model: err %v, output %s; want an error naming --model", err, out)
 	}
 }
