@@ -1,14 +1,11 @@
 package safetensors
 
 import (
-	"bufio"
-	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/mlxgo/mlxgo/mlxgo/internal/hugemem"
 )
 
 // TestRelease: after Release, the pages of a tensor that was read are no longer
@@ -33,9 +30,12 @@ func TestRelease(t *testing.T) {
 		sum += int(v)
 	}
 	addr := uintptr(unsafe.Pointer(&b[0]))
-	before := residentKiB(t, addr)
+	before, _ := hugemem.SmapsKiB(addr, "Rss")
 	f.Release("w")
-	after := residentKiB(t, addr)
+	after, ok := hugemem.SmapsKiB(addr, "Rss")
+	if !ok {
+		t.Skip("no /proc/self/smaps")
+	}
 	t.Logf("resident %d KiB before Release, %d after (sum %d)", before, after, sum)
 	if before < 7<<10 || after > 64 {
 		t.Fatalf("resident %d KiB before Release, %d KiB after: want about 8 MiB, then none", before, after)
@@ -44,32 +44,4 @@ func TestRelease(t *testing.T) {
 		t.Fatal("the tensor reads differently after Release")
 	}
 	f.Release("missing") // an unknown name does nothing
-}
-
-// residentKiB returns the Rss of the mapping holding address a, from
-// /proc/self/smaps.
-func residentKiB(t *testing.T, a uintptr) int {
-	fd, err := os.Open("/proc/self/smaps")
-	if err != nil {
-		t.Skip("no /proc/self/smaps")
-	}
-	defer fd.Close()
-	in := false
-	for s := bufio.NewScanner(fd); s.Scan(); {
-		line := s.Text()
-		var lo, hi uintptr
-		if n, _ := fmt.Sscanf(line, "%x-%x", &lo, &hi); n == 2 {
-			in = lo <= a && a < hi
-			continue
-		}
-		if in && strings.HasPrefix(line, "Rss:") {
-			v, err := strconv.Atoi(strings.Fields(line)[1])
-			if err != nil {
-				t.Fatalf("smaps: %q", line)
-			}
-			return v
-		}
-	}
-	t.Fatalf("no mapping holds %#x", a)
-	return 0
 }

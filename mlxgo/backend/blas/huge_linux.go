@@ -3,7 +3,7 @@ package blas
 import (
 	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/mlxgo/mlxgo/mlxgo/internal/hugemem"
 )
 
 // hugeFloats returns n floats of memory on transparent huge pages where Linux
@@ -12,16 +12,10 @@ import (
 // it. The timings that choose between kernels use it, so that they see what
 // a training step sees.
 func hugeFloats(n int) ([]float32, func()) {
-	size := uintptr(4*n+hugePage-1) &^ (hugePage - 1)
-	p, err := unix.MmapPtr(-1, 0, nil, size+hugePage, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	size := uintptr(4*n+4095) &^ 4095
+	p, err := hugemem.Map(size)
 	if err != nil {
 		return make([]float32, n), func() {}
 	}
-	head := -uintptr(p) & (hugePage - 1)
-	start := unsafe.Add(p, head)
-	_ = unix.Madvise(unsafe.Slice((*byte)(start), size), unix.MADV_HUGEPAGE)
-	return unsafe.Slice((*float32)(start), n), func() { _ = unix.MunmapPtr(p, size+hugePage) }
+	return unsafe.Slice((*float32)(p), n), func() { _ = hugemem.Unmap(p, size) }
 }
-
-// hugePage is the size of a transparent huge page on x86-64 and arm64.
-const hugePage = 2 << 20

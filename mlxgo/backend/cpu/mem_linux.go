@@ -5,7 +5,7 @@ import (
 	"sync"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/mlxgo/mlxgo/mlxgo/internal/hugemem"
 )
 
 // On Linux, pool buffers (mapMin bytes and more) are cut one after another from
@@ -19,9 +19,6 @@ import (
 // page that it shares), so freed memory still goes back to the system at once.
 // A buffer of half a region or more gets a mapping of its own, also on huge
 // pages.
-
-// hugePage is the size of an x86-64 or arm64 transparent huge page.
-const hugePage = 2 << 20
 
 // regionSize is the address space one region reserves; only what buffers touch
 // takes memory.
@@ -55,26 +52,14 @@ func mapBytes(n int) ([]byte, bool) {
 	return unsafe.Slice((*byte)(p), size)[:n], true
 }
 
-// mapHuge maps size bytes (a multiple of 4 KiB) starting on a huge-page boundary
-// and asks Linux to back them with huge pages; n is the buffer's size, for the
-// error.
+// mapHuge maps size bytes (a multiple of 4 KiB) on huge pages (hugemem.Map); n is
+// the buffer's size, for the error.
 func mapHuge(size uintptr, n int) unsafe.Pointer {
-	whole := size + hugePage
-	p, err := unix.MmapPtr(-1, 0, nil, whole, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	p, err := hugemem.Map(size)
 	if err != nil {
 		panic(fmt.Sprintf("cpu: cannot allocate %d bytes: %v", n, err))
 	}
-	head := -uintptr(p) & (hugePage - 1)
-	if head > 0 {
-		munmap(p, head)
-	}
-	start := unsafe.Add(p, head)
-	if tail := whole - head - size; tail > 0 {
-		munmap(unsafe.Add(start, size), tail)
-	}
-	// Only advice: without transparent huge pages the memory is plain pages.
-	_ = unix.Madvise(unsafe.Slice((*byte)(start), size), unix.MADV_HUGEPAGE)
-	return start
+	return p
 }
 
 // unmapBytes returns a buffer from mapBytes to the system.
@@ -83,7 +68,7 @@ func unmapBytes(b []byte) {
 }
 
 func munmap(p unsafe.Pointer, size uintptr) {
-	if err := unix.MunmapPtr(p, size); err != nil {
+	if err := hugemem.Unmap(p, size); err != nil {
 		panic("cpu: munmap: " + err.Error())
 	}
 }

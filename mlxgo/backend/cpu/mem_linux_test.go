@@ -1,13 +1,10 @@
 package cpu
 
 import (
-	"bufio"
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/mlxgo/mlxgo/mlxgo/internal/hugemem"
 )
 
 // TestMapBytesRegions: buffers are cut one after another from a region that
@@ -33,7 +30,7 @@ func TestMapBytesRegions(t *testing.T) {
 		}
 		bufs[i] = b
 	}
-	if addr(bufs[0])%hugePage != 0 {
+	if addr(bufs[0])%hugemem.Page != 0 {
 		t.Fatalf("a fresh region starts at %#x, not on a huge page", addr(bufs[0]))
 	}
 	for i := 1; i < len(bufs); i++ {
@@ -41,7 +38,7 @@ func TestMapBytesRegions(t *testing.T) {
 			t.Fatalf("buffer %d at %#x does not follow buffer %d (%#x + %d)", i, addr(bufs[i]), i-1, addr(bufs[i-1]), cap(bufs[i-1]))
 		}
 	}
-	if huge := hugeKiB(t, addr(bufs[0])); huge >= 0 && thpMadvise() && huge == 0 {
+	if huge, ok := hugemem.SmapsKiB(addr(bufs[0]), "AnonHugePages"); ok && hugemem.MadviseOn() && huge == 0 {
 		t.Errorf("transparent huge pages are on for madvised memory, but the region has none")
 	}
 	unmapBytes(bufs[1]) // a hole in the region: its neighbours keep their contents
@@ -53,7 +50,7 @@ func TestMapBytesRegions(t *testing.T) {
 		}
 	}
 	big, _ := mapBytes(regionSize / 2)
-	if addr(big)%hugePage != 0 || len(big) != regionSize/2 {
+	if addr(big)%hugemem.Page != 0 || len(big) != regionSize/2 {
 		t.Fatalf("a large buffer at %#x, %d bytes", addr(big), len(big))
 	}
 	big[len(big)-1] = 1
@@ -65,39 +62,4 @@ func TestMapBytesRegions(t *testing.T) {
 	for _, b := range [][]byte{bufs[0], bufs[2], bufs[3], big} {
 		unmapBytes(b)
 	}
-}
-
-// thpMadvise reports whether Linux backs madvised memory with transparent huge
-// pages.
-func thpMadvise() bool {
-	b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
-	s := string(b)
-	return err == nil && (strings.Contains(s, "[always]") || strings.Contains(s, "[madvise]"))
-}
-
-// hugeKiB returns the AnonHugePages of the mapping holding address a, from
-// /proc/self/smaps, or -1 when that cannot be read.
-func hugeKiB(t *testing.T, a uintptr) int {
-	f, err := os.Open("/proc/self/smaps")
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	in := false
-	for s := bufio.NewScanner(f); s.Scan(); {
-		line := s.Text()
-		var lo, hi uintptr
-		if n, _ := fmt.Sscanf(line, "%x-%x", &lo, &hi); n == 2 && strings.Contains(line, " ") {
-			in = lo <= a && a < hi
-			continue
-		}
-		if in && strings.HasPrefix(line, "AnonHugePages:") {
-			v, err := strconv.Atoi(strings.Fields(line)[1])
-			if err != nil {
-				t.Fatalf("smaps: %q", line)
-			}
-			return v
-		}
-	}
-	return -1
 }
