@@ -120,11 +120,21 @@ func rope(p backend.RoPE, in []*node, out *node) {
 	half := p.Dims / 2
 	cos, sin := ropeTable(p, L)
 	rows := len(o) / max(D, 1)
+	// Rows at the same position of consecutive positions are a fixed stride
+	// apart (D, or the position axis's stride in place): the offset is worked
+	// out from the strides once per run of L rows (it cost more than the
+	// rotation when done for every row).
+	step := D
+	if inPlace && L > 1 {
+		step = rowOff(1) - rowOff(0)
+	}
 	parallelFor(rows, max(1, 1<<14/max(D, 1)), func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			t := r % L
-			xo := r * D
-			if inPlace {
+		t, xo := lo%L, lo*D
+		for r := lo; r < hi; r, t, xo = r+1, t+1, xo+step {
+			if t == L {
+				t = 0
+			}
+			if inPlace && (t == 0 || r == lo) {
 				xo = rowOff(r)
 			}
 			xr, or := x[xo:xo+D], o[r*D:(r+1)*D]

@@ -3,6 +3,7 @@ package cpu
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -20,9 +21,16 @@ func floatNode(x []float32, shape, strides []int, offset int) *node {
 
 // TestRoPEReadsTransposedRows applies RoPE to the (B, H, L, D) transpose of a
 // (B, L, H, D) array, read in place, and to its row-major copy, partial and
-// traditional rotations included.
+// traditional rotations included. On two threads, 3×1000 rows are cut in
+// the middle of a head's positions.
 func TestRoPEReadsTransposedRows(t *testing.T) {
-	const B, L, H, D = 2, 300, 3, 16
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	testRoPETransposed(t, 2, 300)
+	testRoPETransposed(t, 1, 1000)
+}
+
+func testRoPETransposed(t *testing.T, B, L int) {
+	const H, D = 3, 16
 	r := rand.New(rand.NewPCG(7, 8))
 	x := randVec(r, B*L*H*D, -2, 2, false)
 	view := floatNode(x, []int{B, H, L, D}, []int{L * H * D, D, H * D, 1}, 0)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -36,6 +37,19 @@ func TestBenchReportsMFU(t *testing.T) {
 	for _, want := range []string{"profile of one step", "Matmul", "ScaledDotProductAttentionGrad", "matrix products", "NT "} {
 		if !strings.Contains(p, want) {
 			t.Errorf("profile lacks %q:\n%s", want, p)
+		}
+	}
+	// The products keep at least one core busy and no more than the threads
+	// (the process's CPU time over their time; GC may add a little).
+	for _, line := range strings.Split(p, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 || f[0] != "Matmul" {
+			continue
+		}
+		cores, err := strconv.ParseFloat(f[4], 64)
+		threads, _ := r["threads"].(float64)
+		if err != nil || cores < 0.5 || cores > threads+0.5 {
+			t.Errorf("Matmul keeps %q cores busy with %v threads: %s", f[4], threads, line)
 		}
 	}
 	if _, ok := r["pool_misses_per_step"].(float64); !ok {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mlxgo/mlxgo/mlxgo/backend"
@@ -17,8 +18,9 @@ type primStat struct {
 	name  string
 	calls int
 	dur   time.Duration
-	bytes float64 // read and written
-	flops float64 // of the kernels that have a count (matrix products, attention)
+	cpu   time.Duration // the process's CPU time over the kernels
+	bytes float64       // read and written
+	flops float64       // of the kernels that have a count (matrix products, attention)
 }
 
 // gemmStat accumulates the matrix products of one shape.
@@ -41,9 +43,9 @@ func (p *profiler) Name() string { return "profile(" + p.inner.Name() + ")" }
 func (p *profiler) Run(tape []backend.Step, done func(int)) {
 	for i, st := range tape {
 		name := st.Op.Name()
-		t0 := time.Now()
+		t0, c0 := time.Now(), processCPU()
 		p.inner.Run(tape[i:i+1], func(int) { done(i) })
-		d := time.Since(t0)
+		d, c := time.Since(t0), processCPU()-c0
 		s := p.stats[name]
 		if s == nil {
 			s = &primStat{name: name}
@@ -51,12 +53,22 @@ func (p *profiler) Run(tape []backend.Step, done func(int)) {
 		}
 		s.calls++
 		s.dur += d
+		s.cpu += c
 		s.bytes += float64(st.Out.NBytes())
 		for _, x := range st.Inputs {
 			s.bytes += float64(x.NBytes())
 		}
 		s.flops += kernelFLOPs(name, st.Inputs, st.Out)
 	}
+}
+
+// processCPU returns the user and system CPU time of the process so far.
+func processCPU() time.Duration {
+	var r syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &r) != nil {
+		return 0
+	}
+	return time.Duration(r.Utime.Nano() + r.Stime.Nano())
 }
 
 // kernelFLOPs counts the floating-point operations a kernel performs, for
@@ -79,7 +91,8 @@ func kernelFLOPs(name string, in []*backend.Node, out *backend.Node) float64 {
 }
 
 // profileStep runs step once with every kernel and every matrix product
-// timed and writes two tables to w: primitives by time, with bytes moved and
+// timed and writes two tables to w: primitives by time, with the cores they
+// kept busy (the process's CPU time over the kernels' time), bytes moved and
 // FLOP rates, and the matrix-product shapes by time. modelFLOPs is the
 // step's count as mfu uses it, printed for comparison.
 func profileStep(w io.Writer, modelFLOPs float64, step func()) {
@@ -126,14 +139,14 @@ func profileStep(w io.Writer, modelFLOPs float64, step func()) {
 	}
 	fmt.Fprintf(w, "profile of one step: %.3f s, %.3f s in kernels, model %.1f GFLOP (%.1f GFLOP/s)\n",
 		total.Seconds(), kernels.Seconds(), modelFLOPs/1e9, modelFLOPs/total.Seconds()/1e9)
-	fmt.Fprintf(w, "%-32s %7s %9s %6s %10s %9s %10s\n", "primitive", "calls", "time s", "%", "GB r+w", "GB/s", "GFLOP/s")
+	fmt.Fprintf(w, "%-32s %7s %9s %6s %6s %10s %9s %10s\n", "primitive", "calls", "time s", "%", "cores", "GB r+w", "GB/s", "GFLOP/s")
 	for _, s := range prims {
 		rate := "-"
 		if s.flops > 0 {
 			rate = fmt.Sprintf("%.1f", s.flops/s.dur.Seconds()/1e9)
 		}
-		fmt.Fprintf(w, "%-32s %7d %9.4f %6.1f %10.3f %9.1f %10s\n", s.name, s.calls, s.dur.Seconds(),
-			100*s.dur.Seconds()/kernels.Seconds(), s.bytes/1e9, s.bytes/1e9/s.dur.Seconds(), rate)
+		fmt.Fprintf(w, "%-32s %7d %9.4f %6.1f %6.2f %10.3f %9.1f %10s\n", s.name, s.calls, s.dur.Seconds(),
+			100*s.dur.Seconds()/kernels.Seconds(), s.cpu.Seconds()/s.dur.Seconds(), s.bytes/1e9, s.bytes/1e9/s.dur.Seconds(), rate)
 	}
 	gs := slices.Collect(func(yield func(*gemmStat) bool) {
 		for _, g := range gemms {
