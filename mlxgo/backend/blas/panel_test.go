@@ -14,7 +14,7 @@ import (
 // on both sides of the kernels' groups of six, four (and two).
 func TestPanel64(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	for _, m := range []int{1, 3, 4, 5, 6, 7, 8, 11, 12, 13, 67} {
+	for _, m := range []int{1, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 67} {
 		for _, k := range []int{0, 1, 7, 64, 130} {
 			for _, trans := range []bool{false, true} {
 				for _, acc := range []bool{false, true} {
