@@ -57,9 +57,19 @@ func keysT(x heads, d sdpaDims, n int, s float32) (buf *Buffer, t []float32, ld 
 	t = viewAs[float32](buf.bytes)
 	blas.Parallel(d.B*d.Hkv, func(g int) {
 		dst := t[g*n*ld : (g+1)*n*ld]
-		for j := 0; j < d.S; j++ {
-			for c, v := range x.at(g/d.Hkv, g%d.Hkv, j)[:n] {
-				dst[c*ld+j] = v * s
+		// 16 keys at a time, so that each row of dst is written a cache line
+		// at a time (a key at a time, every store went to another line).
+		var rows [16][]float32
+		for j0 := 0; j0 < d.S; j0 += 16 {
+			keys := rows[:min(16, d.S-j0)]
+			for i := range keys {
+				keys[i] = x.at(g/d.Hkv, g%d.Hkv, j0+i)[:n]
+			}
+			for c := 0; c < n; c++ {
+				out := dst[c*ld+j0 : c*ld+j0+len(keys)]
+				for i, row := range keys {
+					out[i] = row[c] * s
+				}
 			}
 		}
 		for c := 0; c < n; c++ {
