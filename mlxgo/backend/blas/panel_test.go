@@ -268,3 +268,25 @@ func TestBackendNamesPanels(t *testing.T) {
 		t.Error("a product the panels cannot compute is sent to them")
 	}
 }
+
+// TestGuidedCuts: the shares cover every block once, in order, none empty,
+// each no larger than the one before, each 1/nw of the blocks left.
+func TestGuidedCuts(t *testing.T) {
+	if got, want := guidedCuts(36, 2), []int{0, 18, 27, 32, 34, 35, 36}; !slices.Equal(got, want) {
+		t.Fatalf("guidedCuts(36, 2) = %v, want %v", got, want)
+	}
+	for _, n := range []int{1, 2, 7, 36, 144, 1000} {
+		for _, nw := range []int{1, 2, 3, 16} {
+			cuts := guidedCuts(n, nw)
+			if cuts[0] != 0 || cuts[len(cuts)-1] != n {
+				t.Fatalf("guidedCuts(%d, %d) = %v: not from 0 to %d", n, nw, cuts, n)
+			}
+			for i := 1; i < len(cuts); i++ {
+				size, left := cuts[i]-cuts[i-1], n-cuts[i-1]
+				if size != max(1, (left+nw-1)/nw) || i > 1 && size > cuts[i-1]-cuts[i-2] {
+					t.Fatalf("guidedCuts(%d, %d) = %v: share %d is %d blocks of %d left", n, nw, cuts, i-1, size, left)
+				}
+			}
+		}
+	}
+}
