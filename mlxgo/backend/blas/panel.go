@@ -226,9 +226,7 @@ func sgemmPanels(transA, transB bool, m, n, k int, a []float32, lda int, b []flo
 					panel64(c[i0*ldc+j:], ldc, a[i0*as+k0*ak:], as, ak, b[k0*ldb+j:], ldb, i1-i0, k1-k0, acc)
 					continue
 				}
-				for x := range k1 - k0 {
-					copy(bp[x*panelCols:(x+1)*panelCols], b[(k0+x)*ldb+j:(k0+x)*ldb+j+panelCols])
-				}
+				copyStrip(bp, b[k0*ldb+j:], ldb, k1-k0)
 				panel64(c[i0*ldc+j:], ldc, a[i0*as+k0*ak:], as, ak, bp, panelCols, i1-i0, k1-k0, acc)
 				continue
 			}
@@ -290,6 +288,27 @@ func guidedCuts(n, nw int) []int {
 		cuts = append(cuts, n-left)
 	}
 	return cuts
+}
+
+// copyStrip sets dst (rows rows of 64) to the first 64 floats of rows rows of
+// src, lds apart: on the assembly where there is some, which asks for the
+// rows ahead (a weight's rows are read 256 bytes a row, which the hardware's
+// prefetcher does not follow; the copies were 3.5% of a 4×128 step's CPU
+// time, 2.4% so; dY·W products 1–2% faster on 2 threads here).
+func copyStrip(dst, src []float32, lds, rows int) {
+	if rows <= 0 {
+		return
+	}
+	if len(dst) < rows*panelCols || len(src) < (rows-1)*lds+panelCols {
+		panic("blas: copyStrip operands too short")
+	}
+	if havePanel {
+		copyStripAVX2(&dst[0], &src[0], lds, rows)
+		return
+	}
+	for x := range rows {
+		copy(dst[x*panelCols:(x+1)*panelCols], src[x*lds:x*lds+panelCols])
+	}
 }
 
 // transposePanel sets dst (kk rows of 64) to the transpose of the 64 rows of

@@ -74,3 +74,9 @@ func dotTile4AVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int,
 //
 //go:noescape
 func transpose16AVX512(dst *float32, ldd int, src *float32, lds int)
+
+// copyStripAVX2 copies rows rows of 64 floats (lds apart at src) to dst, one
+// after another, prefetching 16 rows ahead.
+//
+//go:noescape
+func copyStripAVX2(dst, src *float32, lds, rows int)

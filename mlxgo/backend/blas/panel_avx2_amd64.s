@@ -220,3 +220,50 @@ store:
 	JNZ     pair
 	VZEROUPPER
 	RET
+
+// func copyStripAVX2(dst, src *float32, lds, rows int)
+//
+// Copies rows rows of 64 floats, lds floats apart at src, one after another
+// to dst, and asks for the row 16 ahead to be brought into cache (rows a
+// weight's width apart fall on a new page every row or two, where the
+// hardware's prefetcher does not follow).
+TEXT ·copyStripAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ lds+16(FP), DX
+	SHLQ $2, DX
+	MOVQ rows+24(FP), CX
+	MOVQ DX, R8
+	SHLQ $4, R8
+	TESTQ CX, CX
+	JZ   stripDone
+
+stripLoop:
+	PREFETCHT0 (SI)(R8*1)
+	PREFETCHT0 64(SI)(R8*1)
+	PREFETCHT0 128(SI)(R8*1)
+	PREFETCHT0 192(SI)(R8*1)
+	VMOVUPS    (SI), Y0
+	VMOVUPS    32(SI), Y1
+	VMOVUPS    64(SI), Y2
+	VMOVUPS    96(SI), Y3
+	VMOVUPS    128(SI), Y4
+	VMOVUPS    160(SI), Y5
+	VMOVUPS    192(SI), Y6
+	VMOVUPS    224(SI), Y7
+	VMOVUPS    Y0, (DI)
+	VMOVUPS    Y1, 32(DI)
+	VMOVUPS    Y2, 64(DI)
+	VMOVUPS    Y3, 96(DI)
+	VMOVUPS    Y4, 128(DI)
+	VMOVUPS    Y5, 160(DI)
+	VMOVUPS    Y6, 192(DI)
+	VMOVUPS    Y7, 224(DI)
+	ADDQ       DX, SI
+	ADDQ       $256, DI
+	DECQ       CX
+	JNZ        stripLoop
+
+stripDone:
+	VZEROUPPER
+	RET

@@ -22,3 +22,7 @@ func panelKinds() []string { return nil }
 func transpose16AVX512(dst *float32, ldd int, src *float32, lds int) {
 	panic("blas: no transpose16AVX512 on this architecture")
 }
+
+func copyStripAVX2(dst, src *float32, lds, rows int) {
+	panic("blas: no copyStripAVX2 on this architecture")
+}

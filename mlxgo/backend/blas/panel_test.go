@@ -290,3 +290,31 @@ func TestGuidedCuts(t *testing.T) {
 		}
 	}
 }
+
+// TestCopyStrip: the first 64 floats of each row, in order, on the assembly
+// and on the loop, and nothing written past the rows.
+func TestCopyStrip(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, rows := range []int{0, 1, 17, 300} {
+		const lds = 100
+		src := randSlice(r, max(1, rows*lds))
+		for _, asm := range []bool{false, true} {
+			if asm && !havePanel {
+				continue
+			}
+			was := havePanel
+			havePanel = asm
+			dst := make([]float32, rows*panelCols+8)
+			copyStrip(dst, src, lds, rows)
+			havePanel = was
+			for x := range rows {
+				if !slices.Equal(dst[x*panelCols:(x+1)*panelCols], src[x*lds:x*lds+panelCols]) {
+					t.Fatalf("rows %d, asm %v: row %d differs", rows, asm, x)
+				}
+			}
+			if !slices.Equal(dst[rows*panelCols:], make([]float32, 8)) {
+				t.Fatalf("rows %d, asm %v: written past the rows", rows, asm)
+			}
+		}
+	}
+}
