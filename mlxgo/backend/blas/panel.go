@@ -211,7 +211,12 @@ func sgemmPanels(transA, transB bool, m, n, k int, a []float32, lda int, b []flo
 	// rows as they are, runs 15% slower). The choice depends on the product's
 	// shape only, so every split of it sums each element in the same order.
 	pack := m >= panelRows && k >= panelPackMinK
-	tile := func(i0, i1, j int) {
+	// tiles computes the tiles (rows i0 to i1 of the 64 columns from j) a
+	// step along k at a time, all of them for one step before the next: a
+	// product deeper than panelDepth then reads each stretch of A's rows once
+	// for all its panels, not once per panel (the output layer's dY·W, 49152
+	// deep, read its 100 MB dY nine times at 4×128).
+	tiles := func(ts []panelTile) {
 		var bp []float32
 		if pack {
 			buf := getBuf(panelCols * (panelDepth + 16))
@@ -219,39 +224,44 @@ func sgemmPanels(transA, transB bool, m, n, k int, a []float32, lda int, b []flo
 			bp = *buf
 		}
 		for s := 0; s < steps; s++ {
-			k0, k1 := k*s/steps, k*(s+1)/steps
-			acc := beta == 1 || s > 0
-			if !transB {
-				if !pack {
-					panel64(c[i0*ldc+j:], ldc, a[i0*as+k0*ak:], as, ak, b[k0*ldb+j:], ldb, i1-i0, k1-k0, acc)
+			for _, t := range ts {
+				i0, i1, j := t.i0, t.i1, t.j
+				k0, k1 := k*s/steps, k*(s+1)/steps
+				acc := beta == 1 || s > 0
+				if !transB {
+					if !pack {
+						panel64(c[i0*ldc+j:], ldc, a[i0*as+k0*ak:], as, ak, b[k0*ldb+j:], ldb, i1-i0, k1-k0, acc)
+						continue
+					}
+					copyStrip(bp, b[k0*ldb+j:], ldb, k1-k0)
+					panel64(c[i0*ldc+j:], ldc, a[i0*as+k0*ak:], as, ak, bp, panelCols, i1-i0, k1-k0, acc)
 					continue
 				}
-				copyStrip(bp, b[k0*ldb+j:], ldb, k1-k0)
-				panel64(c[i0*ldc+j:], ldc, a[i0*as+k0*ak:], as, ak, bp, panelCols, i1-i0, k1-k0, acc)
-				continue
-			}
-			k0, k1 = k0/16*16, k1/16*16
-			if pack {
-				transposePanel(bp, b[j*ldb+k0:], ldb, k1-k0)
-				panel64(c[i0*ldc+j:], ldc, a[i0*lda+k0:], lda, 1, bp, panelCols, i1-i0, k1-k0, acc)
-				continue
-			}
-			bp, ldp := b[j*ldb+k0:], ldb
-			i4 := i0 + (i1-i0)/4*4
-			for i := i0; i < i4; i += 4 {
-				dotTile4(c[i*ldc+j:], ldc, a[i*lda+k0:], lda, bp, ldp, panelCols/4, k1-k0, acc)
-			}
-			for i := i4; i < i1; i++ { // the last rows, one at a time
-				dotRow(c[i*ldc+j:i*ldc+j+panelCols], a[i*lda+k0:i*lda+k1], bp, ldp, acc)
+				k0, k1 = k0/16*16, k1/16*16
+				if pack {
+					transposePanel(bp, b[j*ldb+k0:], ldb, k1-k0)
+					panel64(c[i0*ldc+j:], ldc, a[i0*lda+k0:], lda, 1, bp, panelCols, i1-i0, k1-k0, acc)
+					continue
+				}
+				bp, ldp := b[j*ldb+k0:], ldb
+				i4 := i0 + (i1-i0)/4*4
+				for i := i0; i < i4; i += 4 {
+					dotTile4(c[i*ldc+j:], ldc, a[i*lda+k0:], lda, bp, ldp, panelCols/4, k1-k0, acc)
+				}
+				for i := i4; i < i1; i++ { // the last rows, one at a time
+					dotRow(c[i*ldc+j:i*ldc+j+panelCols], a[i*lda+k0:i*lda+k1], bp, ldp, acc)
+				}
 			}
 		}
 	}
 	panels := n / panelCols
 	nw := workers()
 	if nw == 1 || 2*float64(m)*float64(n)*float64(k) < panelMinFlops {
-		for p := 0; p < panels; p++ {
-			tile(0, m, p*panelCols)
+		ts := make([]panelTile, panels)
+		for p := range ts {
+			ts[p] = panelTile{0, m, p * panelCols}
 		}
+		tiles(ts)
 		return
 	}
 	// The blocks, in (panel, row block) order, are cut into shares of
@@ -264,14 +274,19 @@ func sgemmPanels(transA, transB bool, m, n, k int, a []float32, lda int, b []flo
 	rowBlocks := (m + panelRows - 1) / panelRows
 	cuts := guidedCuts(rowBlocks*panels, nw)
 	Parallel(len(cuts)-1, func(w int) {
+		var ts []panelTile
 		for t, end := cuts[w], cuts[w+1]; t < end; {
 			p, rb := t/rowBlocks, t%rowBlocks
 			last := min(end, (p+1)*rowBlocks) // this panel's blocks in the share
-			tile(rb*panelRows, min(m, (rb+last-t)*panelRows), p*panelCols)
+			ts = append(ts, panelTile{rb * panelRows, min(m, (rb+last-t)*panelRows), p * panelCols})
 			t = last
 		}
+		tiles(ts)
 	})
 }
+
+// panelTile is rows i0 to i1 of the 64 columns of C from column j.
+type panelTile struct{ i0, i1, j int }
 
 // guidedCuts cuts n blocks into shares for nw threads, each share 1/nw of
 // the blocks left (at least one block), and returns their bounds: share i is
