@@ -19,6 +19,8 @@ func TestNarrowProducts(t *testing.T) {
 		{m: 512, n: 8, k: 576}, {m: 512, n: 8, k: 576, transB: true}, {m: 13, n: 12, k: 48}, {m: 70, n: 60, k: 16, transB: true},
 		{m: 512, n: 576, k: 8, transB: true}, {m: 13, n: 128, k: 3, transB: true}, {m: 7, n: 64, k: 63, transB: true},
 		{m: 576, n: 8, k: 512, transA: true}, {m: 64, n: 12, k: 7, transA: true, transB: true}, {m: 128, n: 1, k: 30, transA: true},
+		// At 2048 tokens, large enough to be split between threads.
+		{m: 2048, n: 8, k: 576}, {m: 2048, n: 576, k: 8, transB: true}, {m: 576, n: 8, k: 2048, transA: true},
 	}
 	defer SetThreads(0)
 	for _, kind := range panelKinds() {
