@@ -55,9 +55,9 @@ func fused(op backend.Fused, in []*node, out *node) {
 				fill(regs[len(in)+j], constValue(f.Value, st.Dtype))
 			}
 		}
+		r := make([][]float32, len(regs)) // a block's registers, reset for each block
 		for b := lo; b < hi; b++ {
 			s, e := b*fusedBlock, min(n, (b+1)*fusedBlock)
-			r := make([][]float32, len(regs))
 			for i := range regs {
 				r[i] = regs[i][:e-s]
 			}

@@ -13,27 +13,80 @@ import (
 // 16 floats at a time instead (vecmath_avx512_amd64.s).
 var haveVec = xcpu.X86.HasAVX2 && xcpu.X86.HasFMA
 
-// The exponential kernels in use, and the floats they take at a time.
+// expBlock is the floats the exponential kernels in use take at a time, and vec512
+// whether they are the AVX-512 ones.
 var (
-	expBlock                      = 8
-	expK, sigmoidK, siluK         = expAVX2, sigmoidAVX2, siluAVX2
-	siluGradK                     = siluGradAVX2
-	expSubSumK, sumExpSubK, expGK = expSubSumAVX2, sumExpSubAVX2, expGradAVX2
+	expBlock = 8
+	vec512   bool
 )
 
 func init() { useAVX512(haveVec && xcpu.X86.HasAVX512F) }
 
 // useAVX512 selects the AVX-512 or the AVX2 kernels.
 func useAVX512(on bool) {
+	vec512, expBlock = on, 8
 	if on {
 		expBlock = 16
-		expK, sigmoidK, siluK, siluGradK = expAVX512, sigmoidAVX512, siluAVX512, siluGradAVX512
-		expSubSumK, sumExpSubK, expGK = expSubSumAVX512, sumExpSubAVX512, expGradAVX512
+	}
+}
+
+// The exponential kernels in use. They are functions that call the assembly directly,
+// not variables holding it: through a function value, the padded blocks on the
+// stack that the wrappers below pass them escaped to the heap (an allocation per
+// row of attention's softmax, 1–2% of a step's CPU time).
+
+func expK(dst, src *float32, n int) {
+	if vec512 {
+		expAVX512(dst, src, n)
 		return
 	}
-	expBlock = 8
-	expK, sigmoidK, siluK, siluGradK = expAVX2, sigmoidAVX2, siluAVX2, siluGradAVX2
-	expSubSumK, sumExpSubK, expGK = expSubSumAVX2, sumExpSubAVX2, expGradAVX2
+	expAVX2(dst, src, n)
+}
+
+func sigmoidK(dst, src *float32, n int) {
+	if vec512 {
+		sigmoidAVX512(dst, src, n)
+		return
+	}
+	sigmoidAVX2(dst, src, n)
+}
+
+func siluK(dst, src *float32, n int) {
+	if vec512 {
+		siluAVX512(dst, src, n)
+		return
+	}
+	siluAVX2(dst, src, n)
+}
+
+func siluGradK(dst, x, gr *float32, n int) {
+	if vec512 {
+		siluGradAVX512(dst, x, gr, n)
+		return
+	}
+	siluGradAVX2(dst, x, gr, n)
+}
+
+func expSubSumK(dst, src *float32, n int, m float32) float64 {
+	if vec512 {
+		return expSubSumAVX512(dst, src, n, m)
+	}
+	return expSubSumAVX2(dst, src, n, m)
+}
+
+func sumExpSubK(src *float32, n int, m float32) float64 {
+	if vec512 {
+		return sumExpSubAVX512(src, n, m)
+	}
+	return sumExpSubAVX2(src, n, m)
+}
+
+func expGK(p, dp *float32, n int, l, dl, scale float32) {
+	if vec512 {
+		expGradAVX512(p, dp, n, l, dl, scale)
+		return
+	}
+	expGradAVX2(p, dp, n, l, dl, scale)
 }
 
 //go:noescape
@@ -94,8 +147,25 @@ func softmaxGradAVX2(dp, p *float32, n int, dot, scale float32)
 // for the others); each wrapper runs the rest of a slice through one block padded
 // with a neutral value.
 
-// unaryVec runs k over the blocks of src and a padded copy of its tail.
-func unaryVec(k func(dst, src *float32, n int), dst, src []float32) {
+// The unary exponential kernels unaryVec runs.
+const (
+	kindExp = iota
+	kindSigmoid
+	kindSilu
+)
+
+// unaryVec runs the kernel of kind over the blocks of src and a padded copy of its tail.
+func unaryVec(kind int, dst, src []float32) {
+	k := func(dst, src *float32, n int) {
+		switch kind {
+		case kindExp:
+			expK(dst, src, n)
+		case kindSigmoid:
+			sigmoidK(dst, src, n)
+		default:
+			siluK(dst, src, n)
+		}
+	}
 	n := len(src) / expBlock * expBlock
 	if n > 0 {
 		k(&dst[0], &src[0], n)
@@ -113,7 +183,7 @@ func expVec(dst, src []float32) {
 		expVecGo(dst, src)
 		return
 	}
-	unaryVec(expK, dst[:len(src)], src)
+	unaryVec(kindExp, dst[:len(src)], src)
 }
 
 func sigmoidVec(dst, src []float32) {
@@ -121,7 +191,7 @@ func sigmoidVec(dst, src []float32) {
 		sigmoidVecGo(dst, src)
 		return
 	}
-	unaryVec(sigmoidK, dst[:len(src)], src)
+	unaryVec(kindSigmoid, dst[:len(src)], src)
 }
 
 func siluVec(dst, src []float32) {
@@ -129,7 +199,7 @@ func siluVec(dst, src []float32) {
 		siluVecGo(dst, src)
 		return
 	}
-	unaryVec(siluK, dst[:len(src)], src)
+	unaryVec(kindSilu, dst[:len(src)], src)
 }
 
 func siluGradVec(dst, x, g []float32) {
