@@ -257,6 +257,9 @@ func sgemmLib(l *library, transA, transB bool, m, n, k int, alpha float32, a []f
 	if transB {
 		tb = cblasTrans
 	}
+	if inPar.Load() == 0 {
+		restTeam() // the library's threads need the cores the team polls on
+	}
 	l.sgemm(cblasRowMajor, ta, tb, int32(m), int32(n), int32(k), alpha, &a[0], int32(lda),
 		&b[0], int32(ldb), beta, &c[0], int32(ldc))
 	runtime.KeepAlive(a)

@@ -6,6 +6,16 @@ import (
 	"sync/atomic"
 )
 
+// ForEach calls f(i) for every i in [0, n) on up to GOMAXPROCS goroutines
+// and returns when every call has returned. Items are handed out in index
+// order as goroutines become free, so f must write only its own outputs.
+// The goroutines are a team kept between calls: one that has finished
+// polls for the next call for a short while (1 ms, MLXGO_SPIN_US) before
+// it sleeps, so loops that follow one another closely do not each wait for
+// threads to wake. Unlike Parallel, ForEach leaves the library's threads
+// as they are; f should not call Sgemm on large products.
+func ForEach(n int, f func(i int)) { forEach(n, f) }
+
 var (
 	parMu    sync.Mutex
 	parDepth int          // Parallel calls in progress
@@ -13,7 +23,8 @@ var (
 	inPar    atomic.Int32 // parDepth, for the Go implementation's workers
 )
 
-// Parallel calls f(i) for every i in [0, n) on up to GOMAXPROCS goroutines,
+// Parallel calls f(i) for every i in [0, n) on up to GOMAXPROCS goroutines
+// (the package's team, see ForEach),
 // with the library (and the Go implementation) single-threaded for its
 // duration: many small independent products, such as one per attention head
 // or per block of rows, then run side by side on all cores, instead of one
@@ -25,8 +36,7 @@ var (
 // Products that run outside Parallel while it is in progress are
 // single-threaded too; the CPU backend runs one kernel at a time, so none do.
 func Parallel(n int, f func(i int)) {
-	nw := min(n, runtime.GOMAXPROCS(0))
-	if nw <= 1 {
+	if n <= 1 || runtime.GOMAXPROCS(0) == 1 {
 		for i := 0; i < n; i++ {
 			f(i)
 		}
@@ -34,20 +44,7 @@ func Parallel(n int, f func(i int)) {
 	}
 	enterParallel()
 	defer leaveParallel()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < nw; w++ {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				f(i)
-			}
-		})
-	}
-	wg.Wait()
+	forEach(n, f)
 }
 
 // enterParallel makes products single-threaded until the matching

@@ -2,12 +2,13 @@ package cpu
 
 import (
 	"runtime"
-	"sync"
+
+	"github.com/mlxgo/mlxgo/mlxgo/backend/blas"
 )
 
 // parallelFor splits [0, n) into at most GOMAXPROCS contiguous chunks of at least grain
-// items and runs f on each. The split depends only on n, grain and GOMAXPROCS, so
-// kernels whose chunks write disjoint outputs are deterministic.
+// items and runs f on each (on blas.ForEach's team). The split depends only on n, grain
+// and GOMAXPROCS, so kernels whose chunks write disjoint outputs are deterministic.
 func parallelFor(n, grain int, f func(lo, hi int)) {
 	workers := runtime.GOMAXPROCS(0)
 	if grain < 1 {
@@ -20,12 +21,6 @@ func parallelFor(n, grain int, f func(lo, hi int)) {
 		f(0, n)
 		return
 	}
-	var wg sync.WaitGroup
 	chunk := (n + workers - 1) / workers
-	for lo := 0; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		wg.Add(1)
-		go func() { defer wg.Done(); f(lo, hi) }()
-	}
-	wg.Wait()
+	blas.ForEach((n+chunk-1)/chunk, func(c int) { f(c*chunk, min((c+1)*chunk, n)) })
 }
