@@ -26,14 +26,35 @@ func bcastStrides(in, out []int) []int {
 	return st
 }
 
+// collapseDims merges neighbouring axes that both inputs step through as one (an input
+// laid out contiguously over them, or broadcast along both), so that a loop runs along
+// the longest rows it can: a contiguous array times a scalar becomes one row.
+func collapseDims(shape, sa, sb []int) ([]int, []int, []int) {
+	if len(shape) < 2 {
+		return shape, sa, sb
+	}
+	cs, ca, cb := []int{shape[0]}, []int{sa[0]}, []int{sb[0]}
+	for d := 1; d < len(shape); d++ {
+		last := len(cs) - 1
+		if ca[last] == sa[d]*shape[d] && cb[last] == sb[d]*shape[d] {
+			cs[last] *= shape[d]
+			ca[last], cb[last] = sa[d], sb[d]
+			continue
+		}
+		cs, ca, cb = append(cs, shape[d]), append(ca, sa[d]), append(cb, sb[d])
+	}
+	return cs, ca, cb
+}
+
 // bcastLoop calls f(o, ia, ib, n, da, db) for every row of the output (its run along the
-// last axis: n elements from offset o, reading inputs from offsets ia and ib with steps da
-// and db).
+// last axis, after collapseDims: n elements from offset o, reading inputs from offsets ia
+// and ib with steps da and db).
 func bcastLoop(shape, sa, sb []int, f func(o, ia, ib, n, da, db int)) {
-	n := len(shape)
 	if backend.Numel(shape) == 0 {
 		return
 	}
+	shape, sa, sb = collapseDims(shape, sa, sb)
+	n := len(shape)
 	if n == 0 {
 		f(0, 0, 0, 1, 0, 0)
 		return
@@ -42,15 +63,31 @@ func bcastLoop(shape, sa, sb []int, f func(o, ia, ib, n, da, db int)) {
 }
 
 // bcastParallel is bcastLoop with the rows split across cores when there are at least
-// grain elements per core; f must write only its own rows.
+// grain elements per core (rows longer than twice grain are cut into pieces of at least
+// grain); f must write only its own rows.
 func bcastParallel(shape, sa, sb []int, grain int, f func(o, ia, ib, n, da, db int)) {
-	n := len(shape)
-	if n == 0 || backend.Numel(shape) == 0 {
+	if len(shape) == 0 || backend.Numel(shape) == 0 {
 		bcastLoop(shape, sa, sb, f)
 		return
 	}
+	shape, sa, sb = collapseDims(shape, sa, sb)
+	n := len(shape)
 	inner := shape[n-1]
-	parallelFor(backend.Numel(shape)/inner, max(1, grain/max(inner, 1)), func(lo, hi int) {
+	rows := backend.Numel(shape) / inner
+	if parts := inner / max(grain, 1); parts > 1 {
+		seg := (inner + parts - 1) / parts
+		parallelFor(rows*parts, 1, func(lo, hi int) {
+			for u := lo; u < hi; u++ {
+				r, s := u/parts, u%parts*seg
+				e := min(s+seg, inner)
+				bcastRows(shape, sa, sb, r, r+1, func(o, ia, ib, _, da, db int) {
+					f(o+s, ia+s*da, ib+s*db, e-s, da, db)
+				})
+			}
+		})
+		return
+	}
+	parallelFor(rows, max(1, grain/max(inner, 1)), func(lo, hi int) {
 		bcastRows(shape, sa, sb, lo, hi, f)
 	})
 }

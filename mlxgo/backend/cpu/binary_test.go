@@ -3,6 +3,7 @@ package cpu
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -87,5 +88,74 @@ func TestBinaryVec(t *testing.T) {
 	}
 	if haveVec && !binaryVec(backend.Add, make([]float32, 8), make([]float32, 8), make([]float32, 8)) {
 		t.Error("binaryVec did not take Add with AVX2")
+	}
+}
+
+// TestBinaryBroadcastLoops checks broadcast binary ops against an element-by-element
+// reference where collapseDims merges axes (a contiguous array and a scalar become one
+// row), where rows longer than twice the grain are cut between threads, and where axes
+// cannot merge (a transposed view, a broadcast middle axis), on 1 and 4 threads.
+func TestBinaryBroadcastLoops(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	dense := func(shape ...int) *node {
+		return floatNode(randVec(r, backend.Numel(shape), -3, 3, false), shape, nil, 0)
+	}
+	tr := randVec(r, 50*3000, -3, 3, false)
+	cases := []struct {
+		name string
+		a, b *node
+		out  []int
+	}{
+		{"array times scalar", dense(3, 70000), dense(), []int{3, 70000}},
+		{"optimizer-sized times scalar", dense(576, 8), dense(), []int{576, 8}},
+		{"scalar minus array", dense(), dense(2, 3, 40000), []int{2, 3, 40000}},
+		{"per-row values over long rows", dense(2, 140000), dense(2, 1), []int{2, 140000}},
+		{"row over rows", dense(3, 1, 5), dense(3, 6, 5), []int{3, 6, 5}},
+		{"transposed view", floatNode(tr, []int{3000, 50}, []int{1, 3000}, 0), dense(50), []int{3000, 50}},
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{1, 4} {
+		runtime.GOMAXPROCS(procs)
+		for _, c := range cases {
+			for _, k := range []backend.BinaryKind{backend.Add, backend.Subtract, backend.Multiply, backend.Divide} {
+				got := &node{Shape: c.out, Dtype: backend.Float32}
+				binary(backend.Binary{Kind: k}, []*node{c.a, c.b}, got)
+				x, y, o := floats(c.a), floats(c.b), floats(got)
+				sa, sb := bcastStrides(c.a.Shape, c.out), bcastStrides(c.b.Shape, c.out)
+				idx := make([]int, len(c.out))
+				for i := range o {
+					ia, ib := 0, 0
+					for d := range idx {
+						ia += idx[d] * sa[d]
+						ib += idx[d] * sb[d]
+					}
+					if want := applyF(k, x[ia], y[ib]); o[i] != want {
+						t.Fatalf("%d threads, %s, %v: element %d (%v) is %v, want %v", procs, c.name, k, i, idx, o[i], want)
+					}
+					for d := len(idx) - 1; d >= 0; d-- {
+						if idx[d]++; idx[d] < c.out[d] {
+							break
+						}
+						idx[d] = 0
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestCollapseDims checks which axes merge.
+func TestCollapseDims(t *testing.T) {
+	for _, c := range []struct{ shape, sa, sb, want []int }{
+		{[]int{576, 8}, []int{8, 1}, []int{0, 0}, []int{4608}},
+		{[]int{4, 128, 576}, []int{128 * 576, 576, 1}, []int{0, 0, 1}, []int{512, 576}},
+		{[]int{2, 3, 5}, []int{15, 5, 1}, []int{0, 1, 0}, []int{2, 3, 5}},
+		{[]int{3000, 50}, []int{1, 3000}, []int{0, 1}, []int{3000, 50}},
+		{[]int{7}, []int{1}, []int{0}, []int{7}},
+	} {
+		got, _, _ := collapseDims(c.shape, c.sa, c.sb)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("collapseDims(%v, %v, %v) = %v, want %v", c.shape, c.sa, c.sb, got, c.want)
+		}
 	}
 }
