@@ -225,11 +225,10 @@ func (m *MLP) gated(x *mx.Array) *mx.Array {
 	} else {
 		g, u = m.GateProj.Forward(x), m.UpProj.Forward(x)
 	}
-	act := mx.Silu
-	if m.Act != nil {
-		act = m.Act
+	if m.Act == nil {
+		return nn.SwiGLU(g, u) // silu(g)·u as one op, one pass backward
 	}
-	return mx.Multiply(act(g), u)
+	return mx.Multiply(m.Act(g), u)
 }
 
 // sandwich is Gemma's layer: the attention and feed-forward outputs are normalised

@@ -8,12 +8,14 @@ import (
 	"github.com/mlxgo/mlxgo/mlxgo/backend/mlx/mlxc"
 )
 
-// The fused cross-entropy's MLX lowerings, so that on the MLX backend the logits never
+// The fused cross-entropy's and SwiGLU's MLX lowerings, so that on the MLX backend the logits never
 // leave MLX: composed from MLX ops with the CPU kernels' semantics.
 
 func init() {
 	mlx.Register(crossEntropyMLX)
 	mlx.Register(crossEntropyGradMLX)
+	mlx.Register(swigluMLX)
+	mlx.Register(swigluGradMLX)
 }
 
 // targetsMLX returns targets (N) as an int32 column (N, 1), clamped into [0, V), and
@@ -44,4 +46,21 @@ func crossEntropyGradMLX(c *mlxc.Ctx, _ CrossEntropyGradOp, in []mlxc.Array, nod
 	cols := c.Reshape(c.Arange(0, float64(V), 1, mlxc.Int32), []int{1, V})
 	hot := c.AsType(c.Binary("logical_and", c.Binary("equal", cols, idx), valid), mlxc.Float32)
 	return c.Binary("multiply", c.Binary("subtract", c.Softmax(x, []int{1}, true), hot), g)
+}
+
+// swigluMLX is silu(gate)·up, composed as MLX's nn.silu does.
+func swigluMLX(c *mlxc.Ctx, _ SwiGLUOp, in []mlxc.Array, _ []*backend.Node, _ *backend.Node) mlxc.Array {
+	return c.Binary("multiply", c.Binary("multiply", in[0], c.Unary("sigmoid", in[0])), in[1])
+}
+
+// swigluGradMLX stacks g·up·σ(gate)·(1 + gate·(1 − σ(gate))) and g·silu(gate).
+func swigluGradMLX(c *mlxc.Ctx, _ SwiGLUGradOp, in []mlxc.Array, nodes []*backend.Node, _ *backend.Node) mlxc.Array {
+	gate, up, g := in[0], in[1], in[2]
+	s := c.Unary("sigmoid", gate)
+	one := c.AsType(c.Scalar(1), c.Dtype(gate))
+	dsilu := c.Binary("multiply", s, c.Binary("add", one, c.Binary("multiply", gate, c.Binary("subtract", one, s))))
+	dgate := c.Binary("multiply", c.Binary("multiply", g, up), dsilu)
+	dup := c.Binary("multiply", g, c.Binary("multiply", gate, s))
+	shape := append([]int{1}, nodes[0].Shape...)
+	return c.Concatenate([]mlxc.Array{c.Reshape(dgate, shape), c.Reshape(dup, shape)}, 0)
 }

@@ -26,3 +26,12 @@ func LogSumExpRow(row []float32) float32 { return reduceRow(backend.LogSumExp, r
 
 // SoftmaxRow writes softmax(x) into o (o and x may be the same slice).
 func SoftmaxRow(o, x []float32) { softmaxRow(o, x) }
+
+// SiluFloats writes x·σ(x) into o (the kernel of Silu; o and x may be the same slice).
+func SiluFloats(o, x []float32) { siluVec(o, x) }
+
+// SiluGradFloats writes g·σ(x)·(1 + x·(1 − σ(x))) into o (the kernel of SiluGrad).
+func SiluGradFloats(o, x, g []float32) { siluGradVec(o, x, g) }
+
+// MulFloats writes x·y into o, element by element (the kernel of Multiply).
+func MulFloats(o, x, y []float32) { floatVV(backend.Multiply, o, x, y) }
