@@ -207,6 +207,19 @@ func (r adam) init(p *mx.Array) map[string]*mx.Array {
 
 func (r adam) apply(g, p *mx.Array, s map[string]*mx.Array, lr float64, step int) *mx.Array {
 	b1, b2 := r.c.Betas[0], r.c.Betas[1]
+	op := AdamStepOp{Beta1: float32(b1), OneMinusBeta1: float32(1 - b1), Beta2: float32(b2),
+		OneMinusBeta2: float32(1 - b2), Eps: float32(r.c.Eps), Decay: 1, SqrtC2: 1, Rate: float32(lr)}
+	if r.decay && r.c.WeightDecay != 0 {
+		op.Decay = float32(1 - lr*r.c.WeightDecay)
+	}
+	if r.c.BiasCorrection {
+		op.SqrtC2 = float32(math.Sqrt(1 - math.Pow(b2, float64(step))))
+		op.Rate = float32(lr / (1 - math.Pow(b1, float64(step))))
+	}
+	if np, m, v, ok := fusedAdam(op, g, p, s["m"], s["v"]); ok && fuseAdam {
+		s["m"], s["v"] = m, v
+		return np
+	}
 	if r.decay && r.c.WeightDecay != 0 {
 		p = mx.Multiply(p, 1-lr*r.c.WeightDecay)
 	}
