@@ -23,19 +23,9 @@ func (p crossEntropyGradPrim) Vmap(ins []*mx.Array, axes []int, out *mx.Array) (
 // the mapped axis moved first — unmapped inputs broadcast along it — and merged into the
 // row axis, and the size of the mapped axis.
 func foldRows(ins []*mx.Array, axes []int) ([]*mx.Array, int) {
-	n := 0
-	for i, ax := range axes {
-		if ax != mx.Unmapped {
-			n = ins[i].Dim(ax)
-		}
-	}
-	out := make([]*mx.Array, len(ins))
-	for i, x := range ins {
-		if axes[i] == mx.Unmapped {
-			x = mx.BroadcastTo(mx.ExpandDims(x, 0), append([]int{n}, x.Shape()...)...)
-		} else {
-			x = mx.MoveAxis(x, axes[i], 0)
-		}
+	out := alignMapped(ins, axes)
+	n := out[0].Dim(0)
+	for i, x := range out {
 		out[i] = mx.Flatten(x, 0, 1)
 	}
 	return out, n
