@@ -1,9 +1,12 @@
 package blas
 
 import (
+	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,12 +53,21 @@ type teamJob struct {
 // difference showed.
 var spinWait atomic.Int64
 
-func init() {
-	d := time.Millisecond
-	if v, err := strconv.Atoi(os.Getenv("MLXGO_SPIN_US")); err == nil && v >= 0 {
-		d = time.Duration(v) * time.Microsecond
+func init() { spinWait.Store(int64(parseSpin(os.Getenv("MLXGO_SPIN_US"), os.Stderr))) }
+
+// parseSpin reads MLXGO_SPIN_US: empty means 1 ms; a value that is not a
+// whole number of microseconds, 0 or more, is reported on w and ignored.
+func parseSpin(env string, w io.Writer) time.Duration {
+	env = strings.TrimSpace(env)
+	if env == "" {
+		return time.Millisecond
 	}
-	spinWait.Store(int64(d))
+	v, err := strconv.Atoi(env)
+	if err != nil || v < 0 {
+		fmt.Fprintf(w, "mlxgo: MLXGO_SPIN_US=%q is not a number of microseconds (0 or more); polling 1 ms\n", env)
+		return time.Millisecond
+	}
+	return time.Duration(v) * time.Microsecond
 }
 
 var (

@@ -2,6 +2,7 @@ package blas
 
 import (
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -110,4 +111,25 @@ func TestTeamSleepsAndWakes(t *testing.T) {
 	restTeam()
 	waitAsleep(t)
 	barrier()
+}
+
+// TestParseSpin checks MLXGO_SPIN_US: microseconds, empty for the default, and a
+// message naming the variable for a value it cannot take.
+func TestParseSpin(t *testing.T) {
+	for _, c := range []struct {
+		env  string
+		want time.Duration
+		msg  bool
+	}{
+		{"", time.Millisecond, false}, {"0", 0, false}, {" 250 ", 250 * time.Microsecond, false},
+		{"-5", time.Millisecond, true}, {"1ms", time.Millisecond, true},
+	} {
+		var w strings.Builder
+		if got := parseSpin(c.env, &w); got != c.want {
+			t.Errorf("parseSpin(%q) = %v, want %v", c.env, got, c.want)
+		}
+		if msg := w.String(); c.msg != strings.Contains(msg, "MLXGO_SPIN_US") {
+			t.Errorf("parseSpin(%q) wrote %q", c.env, msg)
+		}
+	}
 }
