@@ -38,3 +38,16 @@ func Example() {
 	// trainable: 8
 	// output shape: [2 4]
 }
+
+// SwiGLU is the gated activation of Llama-family MLPs, silu(gate)·up, as one op whose
+// gradient is one pass too.
+func ExampleSwiGLU() {
+	gate := mx.FromSlice([]float32{-2, 0, 1, 3}, 2, 2)
+	up := mx.FromSlice([]float32{1, 2, 3, 4}, 2, 2)
+	fmt.Printf("%.4f\n", nn.SwiGLU(gate, up).Float32s())
+	loss := func(g *mx.Array) *mx.Array { return mx.Sum(nn.SwiGLU(g, up), nil, false) }
+	fmt.Printf("%.4f\n", mx.GradOf(loss)(gate).Float32s()) // up·silu'(gate)
+	// Output:
+	// [-0.2384 0.0000 2.1932 11.4309]
+	// [-0.0908 1.0000 2.7830 4.3524]
+}
