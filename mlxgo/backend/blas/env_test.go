@@ -25,9 +25,9 @@ func TestEnv(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	run := func(env, tests string) (string, error) {
+	run := func(env, tests string, more ...string) (string, error) {
 		cmd := exec.Command(exe, "-test.run=^("+tests+")$", "-test.count=1", "-test.v")
-		cmd.Env = append(os.Environ(), "MLXGO_BLAS="+env, "MLXGO_BLAS_TEST_CHILD=1")
+		cmd.Env = append(append(os.Environ(), "MLXGO_BLAS="+env, "MLXGO_BLAS_TEST_CHILD=1"), more...)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
@@ -44,6 +44,13 @@ func TestEnv(t *testing.T) {
 		out, err := run(c.env, "TestHelperBackend")
 		if err != nil || !strings.Contains(out, c.want) {
 			t.Errorf("MLXGO_BLAS=%s: %v\n%s\nwant %q", c.env, err, out, c.want)
+		}
+	}
+	// MLXGO_GEMM_PANELS=all: linear layers' products on the kernels, untimed.
+	if l := load(); l != nil && havePanel {
+		want := "and linear layers' (MLXGO_GEMM_PANELS=all)"
+		if out, err := run(l.kind, "TestHelperBackend", "MLXGO_GEMM_PANELS=all"); err != nil || !strings.Contains(out, want) {
+			t.Errorf("MLXGO_GEMM_PANELS=all: %v\n%s\nwant %q", err, out, want)
 		}
 	}
 	// The public entry point with the library switched off.

@@ -30,7 +30,8 @@ import (
 // panelPackMinK) go to the kernels only where a one-off timing on this machine,
 // at this thread count, finds them faster than the library (linearPanels,
 // remembered beside the library's choice). MLXGO_GEMM_PANELS=off (read once)
-// or UsePanels(false) sends every product to the library.
+// or UsePanels(false) sends every product to the library, MLXGO_GEMM_PANELS=all
+// every product the kernels can compute to them, untimed.
 
 // panelCols is the width of the output of panel64.
 const panelCols = 64
@@ -60,10 +61,17 @@ const panelMinFlops = 1 << 24
 
 var panelsOn atomic.Bool
 
+// panelsAll is set by MLXGO_GEMM_PANELS=all: linear layers' products run on
+// the kernels too, untimed.
+var panelsAll bool
+
 var panelEnv = sync.OnceFunc(func() {
 	switch strings.ToLower(strings.TrimSpace(os.Getenv("MLXGO_GEMM_PANELS"))) {
 	case "off", "0", "false", "no":
 		panelsOn.Store(false)
+	case "all":
+		panelsOn.Store(havePanel)
+		panelsAll = true
 	default:
 		panelsOn.Store(havePanel)
 	}
@@ -113,6 +121,10 @@ var linearChoice = sync.OnceValue(func() (c struct {
 	l := load()
 	if l == nil {
 		c.nn, c.nt, c.why = true, true, "no library"
+		return
+	}
+	if panelEnv(); panelsAll {
+		c.nn, c.nt, c.why = true, true, "MLXGO_GEMM_PANELS=all"
 		return
 	}
 	// The key names the kernels' version: a changed kernel is timed again.
@@ -332,7 +344,8 @@ func copyStrip(dst, src []float32, lds, rows int) {
 
 // transposePanel sets dst (kk rows of 64) to the transpose of the 64 rows of
 // src (kk floats each, lds apart; kk a multiple of 16): in blocks of 16×16 on
-// AVX-512 (a tenth of the time of the loops, which cost the product 30%).
+// AVX-512 (a tenth of the time of the loops, which cost the product 30%),
+// each row's lines asked for ahead of the blocks.
 func transposePanel(dst, src []float32, lds, kk int) {
 	if panelKind != "AVX-512F" {
 		transpose(dst, panelCols, src, lds, panelCols, kk)
@@ -341,10 +354,8 @@ func transposePanel(dst, src []float32, lds, kk int) {
 	if len(dst) < kk*panelCols || len(src) < (panelCols-1)*lds+kk || kk%16 != 0 {
 		panic("blas: transposePanel operands too short")
 	}
-	for r := 0; r < panelCols; r += 16 {
-		for x := 0; x < kk; x += 16 {
-			transpose16AVX512(&dst[x*panelCols+r], panelCols, &src[r*lds+x], lds)
-		}
+	if kk > 0 {
+		transposePanelAVX512(&dst[0], &src[0], lds, kk)
 	}
 }
 
@@ -380,7 +391,6 @@ func panel64(c []float32, ldc int, a []float32, as, ak int, b []float32, ldb, m,
 		panel64Asm(&c[i*ldc], ldc, &a[i*as], as, ak, &b[0], ldb, min(4, m-i), k, acc)
 	}
 }
-
 // panel64Go is panel64 in Go: the reference of the assembly, and what runs
 // on CPUs without it.
 func panel64Go(c []float32, ldc int, a []float32, as, ak int, b []float32, ldb, m, k int, acc bool) {

@@ -69,11 +69,11 @@ func panel64AVX2(c *float32, ldc int, a *float32, as, ak int, b *float32, ldb, m
 //go:noescape
 func dotTile4AVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, quads, k int, acc bool)
 
-// transpose16AVX512 writes the transpose of the 16×16 block at src (rows
-// lds floats apart) to dst (rows ldd apart).
+// transposePanelAVX512 sets dst (kk rows of 64 floats) to the transpose of
+// the 64 rows of src (kk floats each, lds apart), kk a multiple of 16.
 //
 //go:noescape
-func transpose16AVX512(dst *float32, ldd int, src *float32, lds int)
+func transposePanelAVX512(dst, src *float32, lds, kk int)
 
 // copyStripAVX2 copies rows rows of 64 floats (lds apart at src) to dst, one
 // after another, prefetching 16 rows ahead.

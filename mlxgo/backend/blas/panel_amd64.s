@@ -363,49 +363,82 @@ store:
 	VZEROUPPER
 	RET
 
-// func transpose16AVX512(dst *float32, ldd int, src *float32, lds int)
+// func transposePanelAVX512(dst, src *float32, lds, kk int)
 //
-// Writes the transpose of the 16×16 block of floats at src (rows lds floats
-// apart) to dst (rows ldd apart): rows in Z0–Z15, then interleaved by
-// single floats, pairs, groups of four and of eight.
-TEXT ·transpose16AVX512(SB), NOSPLIT, $0-32
+// dst (kk rows of 64 floats) = the transpose of src's 64 rows of kk floats
+// (lds apart), kk a multiple of 16: sixteen rows of src at a time (R13
+// groups), a 16×16 block at a time along them (CX blocks): rows in Z0–Z15,
+// interleaved by single floats, pairs, groups of four and of eight. Each load asks for the line 512 bytes further along its row, so
+// that the sixteen rows stream in from memory ahead of the blocks (the weight
+// of a layer is read once per panel, and comes from beyond the second-level
+// cache).
+TEXT ·transposePanelAVX512(SB), NOSPLIT, $0-32
 	MOVQ dst+0(FP), DI
-	MOVQ ldd+8(FP), R8
-	SHLQ $2, R8
-	MOVQ src+16(FP), SI
-	MOVQ lds+24(FP), R9
+	MOVQ src+8(FP), SI
+	MOVQ lds+16(FP), R9
 	SHLQ $2, R9
-	VMOVUPS (SI), Z0
-	ADDQ R9, SI
-	VMOVUPS (SI), Z1
-	ADDQ R9, SI
-	VMOVUPS (SI), Z2
-	ADDQ R9, SI
-	VMOVUPS (SI), Z3
-	ADDQ R9, SI
-	VMOVUPS (SI), Z4
-	ADDQ R9, SI
-	VMOVUPS (SI), Z5
-	ADDQ R9, SI
-	VMOVUPS (SI), Z6
-	ADDQ R9, SI
-	VMOVUPS (SI), Z7
-	ADDQ R9, SI
-	VMOVUPS (SI), Z8
-	ADDQ R9, SI
-	VMOVUPS (SI), Z9
-	ADDQ R9, SI
-	VMOVUPS (SI), Z10
-	ADDQ R9, SI
-	VMOVUPS (SI), Z11
-	ADDQ R9, SI
-	VMOVUPS (SI), Z12
-	ADDQ R9, SI
-	VMOVUPS (SI), Z13
-	ADDQ R9, SI
-	VMOVUPS (SI), Z14
-	ADDQ R9, SI
-	VMOVUPS (SI), Z15
+	MOVQ kk+24(FP), R10
+	SHRQ $4, R10
+	MOVQ R9, R8
+	SHLQ $4, R8
+	MOVQ $4, R13
+	TESTQ R10, R10
+	JZ   tpDone
+
+tpGroup:
+	MOVQ SI, R11
+	MOVQ DI, R12
+	MOVQ R10, CX
+
+tpBlock:
+	MOVQ R11, AX
+	VMOVUPS    (AX), Z0
+	PREFETCHT0 512(AX)
+	ADDQ       R9, AX
+	VMOVUPS    (AX), Z1
+	PREFETCHT0 512(AX)
+	ADDQ       R9, AX
+	VMOVUPS    (AX), Z2
+	PREFETCHT0 512(AX)
+	ADDQ       R9, AX
+	VMOVUPS    (AX), Z3
+	PREFETCHT0 512(AX)
+	ADDQ       R9, AX
+	VMOVUPS    (AX), Z4
+	PREFETCHT0 512(AX)
+	ADDQ       R9, AX
+	VMOVUPS    (AX), Z5
+	PREFETCHT0 512(AX)
+	ADDQ       R9, AX
+	VMOVUPS    (AX), Z6
+	PREFETCHT0 512(AX)
+	ADDQ       R9, AX
+	VMOVUPS    (AX), Z7
+	PREFETCHT0 512(AX)
+	ADDQ       R9, AX
+	VMOVUPS    (AX), Z8
+	PREFETCHT0 512(AX)
+	ADDQ       R9, AX
+	VMOVUPS    (AX), Z9
+	PREFETCHT0 512(AX)
+	ADDQ       R9, AX
+	VMOVUPS    (AX), Z10
+	PREFETCHT0 512(AX)
+	ADDQ       R9, AX
+	VMOVUPS    (AX), Z11
+	PREFETCHT0 512(AX)
+	ADDQ       R9, AX
+	VMOVUPS    (AX), Z12
+	PREFETCHT0 512(AX)
+	ADDQ       R9, AX
+	VMOVUPS    (AX), Z13
+	PREFETCHT0 512(AX)
+	ADDQ       R9, AX
+	VMOVUPS    (AX), Z14
+	PREFETCHT0 512(AX)
+	ADDQ       R9, AX
+	VMOVUPS    (AX), Z15
+	PREFETCHT0 512(AX)
 	VUNPCKLPS Z1, Z0, Z16
 	VUNPCKHPS Z1, Z0, Z17
 	VUNPCKLPS Z3, Z2, Z18
@@ -470,36 +503,32 @@ TEXT ·transpose16AVX512(SB), NOSPLIT, $0-32
 	VSHUFF32X4 $0x88, Z31, Z23, Z7
 	VSHUFF32X4 $0xdd, Z27, Z19, Z11
 	VSHUFF32X4 $0xdd, Z31, Z23, Z15
-	VMOVUPS Z0, (DI)
-	ADDQ R8, DI
-	VMOVUPS Z1, (DI)
-	ADDQ R8, DI
-	VMOVUPS Z2, (DI)
-	ADDQ R8, DI
-	VMOVUPS Z3, (DI)
-	ADDQ R8, DI
-	VMOVUPS Z4, (DI)
-	ADDQ R8, DI
-	VMOVUPS Z5, (DI)
-	ADDQ R8, DI
-	VMOVUPS Z6, (DI)
-	ADDQ R8, DI
-	VMOVUPS Z7, (DI)
-	ADDQ R8, DI
-	VMOVUPS Z8, (DI)
-	ADDQ R8, DI
-	VMOVUPS Z9, (DI)
-	ADDQ R8, DI
-	VMOVUPS Z10, (DI)
-	ADDQ R8, DI
-	VMOVUPS Z11, (DI)
-	ADDQ R8, DI
-	VMOVUPS Z12, (DI)
-	ADDQ R8, DI
-	VMOVUPS Z13, (DI)
-	ADDQ R8, DI
-	VMOVUPS Z14, (DI)
-	ADDQ R8, DI
-	VMOVUPS Z15, (DI)
+	MOVQ R12, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 256(BX)
+	VMOVUPS Z2, 512(BX)
+	VMOVUPS Z3, 768(BX)
+	VMOVUPS Z4, 1024(BX)
+	VMOVUPS Z5, 1280(BX)
+	VMOVUPS Z6, 1536(BX)
+	VMOVUPS Z7, 1792(BX)
+	VMOVUPS Z8, 2048(BX)
+	VMOVUPS Z9, 2304(BX)
+	VMOVUPS Z10, 2560(BX)
+	VMOVUPS Z11, 2816(BX)
+	VMOVUPS Z12, 3072(BX)
+	VMOVUPS Z13, 3328(BX)
+	VMOVUPS Z14, 3584(BX)
+	VMOVUPS Z15, 3840(BX)
+	ADDQ $64, R11
+	ADDQ $4096, R12
+	DECQ CX
+	JNZ  tpBlock
+	ADDQ R8, SI
+	ADDQ $64, DI
+	DECQ R13
+	JNZ  tpGroup
+
+tpDone:
 	VZEROUPPER
 	RET

@@ -19,8 +19,8 @@ func dotTile4Asm(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, 
 // panelKinds is empty: no kernels to test.
 func panelKinds() []string { return nil }
 
-func transpose16AVX512(dst *float32, ldd int, src *float32, lds int) {
-	panic("blas: no transpose16AVX512 on this architecture")
+func transposePanelAVX512(dst, src *float32, lds, kk int) {
+	panic("blas: no transposePanelAVX512 on this architecture")
 }
 
 func copyStripAVX2(dst, src *float32, lds, rows int) {

@@ -318,3 +318,29 @@ func TestCopyStrip(t *testing.T) {
 		}
 	}
 }
+
+// TestTransposePanel: dst's row x is column x of the 64 rows of src, on the
+// assembly and on the loops, and nothing is written past kk rows.
+func TestTransposePanel(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, kk := range []int{0, 16, 48, 576} {
+		lds := kk + 20
+		src := randSlice(r, 64*lds)
+		for _, kind := range append(panelKinds(), "") {
+			was := setPanelKind(kind)
+			dst := make([]float32, kk*panelCols+8)
+			transposePanel(dst, src, lds, kk)
+			setPanelKind(was)
+			for x := range kk {
+				for j := range panelCols {
+					if dst[x*panelCols+j] != src[j*lds+x] {
+						t.Fatalf("kk %d, kernel %q: dst[%d][%d] = %v, want %v", kk, kind, x, j, dst[x*panelCols+j], src[j*lds+x])
+					}
+				}
+			}
+			if !slices.Equal(dst[kk*panelCols:], make([]float32, 8)) {
+				t.Fatalf("kk %d, kernel %q: written past the rows", kk, kind)
+			}
+		}
+	}
+}
