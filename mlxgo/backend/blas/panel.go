@@ -391,6 +391,7 @@ func panel64(c []float32, ldc int, a []float32, as, ak int, b []float32, ldb, m,
 		panel64Asm(&c[i*ldc], ldc, &a[i*as], as, ak, &b[0], ldb, min(4, m-i), k, acc)
 	}
 }
+
 // panel64Go is panel64 in Go: the reference of the assembly, and what runs
 // on CPUs without it.
 func panel64Go(c []float32, ldc int, a []float32, as, ak int, b []float32, ldb, m, k int, acc bool) {
