@@ -231,9 +231,7 @@ type ScaledDotProductAttention struct {
 }
 
 // ScaledDotProductAttentionGrad computes the gradients of q, k and v for inputs
-// (q, k, v, dOut), packed end to end in one flat output, each laid out with its
-// head and sequence axes swapped: (B, L, H, D), the layout of the projections the
-// model transposed into heads.
+// (q, k, v, dOut), packed end to end in one flat output.
 type ScaledDotProductAttentionGrad struct {
 	Scale  float32
 	Causal bool

@@ -24,25 +24,14 @@ func (s sdpaPrim) VJP(in []*Array, out, g *Array) []*Array {
 	// kernel kept beside it (backend/cpu/sdpa.go) instead of recomputing them.
 	packed := newArray([]int{nq + nk + nv}, q.dtype, sdpaGradPrim{s}, q, k, v, g, out)
 	return []*Array{
-		fromHeadsLast(SliceAxis(packed, 0, 0, nq), q.shape),
-		fromHeadsLast(SliceAxis(packed, 0, nq, nq+nk), k.shape),
-		fromHeadsLast(SliceAxis(packed, 0, nq+nk, nq+nk+nv), v.shape),
+		Reshape(SliceAxis(packed, 0, 0, nq), q.shape...),
+		Reshape(SliceAxis(packed, 0, nq, nq+nk), k.shape...),
+		Reshape(SliceAxis(packed, 0, nq+nk, nq+nk+nv), v.shape...),
 	}
 }
 
-// fromHeadsLast views flat, a (B, L, H, D) array, as shape (B, H, L, D): the
-// layout of the attention gradients, whose transpose back to the model's
-// projections is then a row-major view.
-func fromHeadsLast(flat *Array, shape []int) *Array {
-	return Transpose(Reshape(flat, shape[0], shape[2], shape[1], shape[3]), 0, 2, 1, 3)
-}
-
-// headsLast flattens a (B, H, L, D) gradient in sdpaGradPrim's layout, (B, L, H, D).
-func headsLast(a *Array) *Array { return Reshape(Transpose(a, 0, 2, 1, 3), -1) }
-
 // sdpaGradPrim computes the gradients of q, k and v in one kernel, recomputing each
-// head's probabilities, and returns them packed end to end in one flat array, each
-// laid out (B, L, H, D). Its
+// head's probabilities, and returns them packed end to end in one flat array. Its
 // inputs are q, k, v, the output's cotangent and the forward output (a cache of the
 // forward pass: nothing depends on it mathematically, so it gets no gradient).
 type sdpaGradPrim struct{ s sdpaPrim }
@@ -62,7 +51,7 @@ func (p sdpaGradPrim) VJP(in []*Array, _, g *Array) []*Array {
 			return []*Array{sdpaComposite(b[0], b[1], b[2], float64(p.s.scale), mask)}
 		}
 		_, vj := VJP(att, a[:3], []*Array{a[3]})
-		return []*Array{Concatenate([]*Array{headsLast(vj[0]), headsLast(vj[1]), headsLast(vj[2])}, 0)}
+		return []*Array{Concatenate([]*Array{Reshape(vj[0], -1), Reshape(vj[1], -1), Reshape(vj[2], -1)}, 0)}
 	}
 	_, v := VJP(f, in[:4], []*Array{g})
 	return append(v, make([]*Array, len(in)-4)...)

@@ -218,8 +218,7 @@ func attnBackward(dq, dk, dv, q, k, v, dO, o, lse []float32, d sdpaDims, scale f
 		h := packedHeads(o, d.Hq, d.L, d.Dv)
 		oh = &h
 	}
-	attnBackwardHeads(packedHeads(dq, d.Hq, d.L, d.D), packedHeads(dk, d.Hkv, d.S, d.D), packedHeads(dv, d.Hkv, d.S, d.Dv),
-		packedHeads(q, d.Hq, d.L, d.D), packedHeads(k, d.Hkv, d.S, d.D),
+	attnBackwardHeads(dq, dk, dv, packedHeads(q, d.Hq, d.L, d.D), packedHeads(k, d.Hkv, d.S, d.D),
 		packedHeads(v, d.Hkv, d.S, d.Dv), packedHeads(dO, d.Hq, d.L, d.Dv), oh, lse, d, scale, causal)
 }
 
@@ -232,7 +231,7 @@ func (d sdpaDims) keyRows(j0 int, causal bool) (iStart, rows int) {
 	return iStart, d.L - iStart
 }
 
-// attnBackwardHeads is attnBackward for inputs and outputs of any head layouts. It needs
+// attnBackwardHeads is attnBackward for inputs of any head layouts. It needs
 // each row's log-sum-exp ℓ and δ = rowsum(P∘dP) = dO·O. With the forward's
 // output and log-sum-exps given, δ is one dot product per row; otherwise a
 // first pass by blocks of query rows forms P = softmax(scale·q·kᵀ) and
@@ -242,7 +241,7 @@ func (d sdpaDims) keyRows(j0 int, causal bool) (iStart, rows int) {
 // dk += dSᵀ·q, and the block's share of dq, dS·k, goes to a buffer of its own;
 // the shares are summed in block order at the end. Five products per block
 // (seven when the first pass runs), and every task writes only its own memory.
-func attnBackwardHeads(dq, dk, dv heads, q, k, v, dO heads, o *heads, lse []float32, d sdpaDims, scale float32, causal bool) {
+func attnBackwardHeads(dq, dk, dv []float32, q, k, v, dO heads, o *heads, lse []float32, d sdpaDims, scale float32, causal bool) {
 	rep := d.Hq / d.Hkv
 	delta := make([]float32, d.B*d.Hq*d.L)
 	if o != nil && lse != nil {
@@ -293,11 +292,9 @@ func attnBackwardHeads(dq, dk, dv heads, q, k, v, dO heads, o *heads, lse []floa
 		j0, j1 := blk*attnKeys, min(d.S, (blk+1)*attnKeys)
 		cols := j1 - j0
 		iStart, rows := d.keyRows(j0, causal)
-		dkg, dvg := dk.at(b, hk, j0), dv.at(b, hk, j0)
-		for j := range cols {
-			clear(dkg[j*dk.ld : j*dk.ld+d.D])
-			clear(dvg[j*dv.ld : j*dv.ld+d.Dv])
-		}
+		dkg, dvg := dk[(g*d.S+j0)*d.D:(g*d.S+j1)*d.D], dv[(g*d.S+j0)*d.Dv:(g*d.S+j1)*d.Dv]
+		clear(dkg)
+		clear(dvg)
 		if rows <= 0 {
 			return
 		}
@@ -326,8 +323,8 @@ func attnBackwardHeads(dq, dk, dv heads, q, k, v, dO heads, o *heads, lse []floa
 					clear(pr[vis:])
 					clear(dr[vis:])
 				}
-				blas.Sgemm(true, false, cols, d.Dv, n, 1, p, ld, doh, dO.ld, 1, dvg, dv.ld)                   // dv += pᵀ·dO
-				blas.Sgemm(true, false, cols, d.D, n, 1, dp, ld, qh, q.ld, 1, dkg, dk.ld)                     // dk += dSᵀ·q
+				blas.Sgemm(true, false, cols, d.Dv, n, 1, p, ld, doh, dO.ld, 1, dvg, d.Dv)                    // dv += pᵀ·dO
+				blas.Sgemm(true, false, cols, d.D, n, 1, dp, ld, qh, q.ld, 1, dkg, d.D)                       // dk += dSᵀ·q
 				blas.Sgemm(false, false, n, d.D, cols, 1, dp, ld, kb, k.ld, 0, share[(hh*rows+r0)*d.D:], d.D) // dq's share: dS·k
 			}
 		}
@@ -336,25 +333,16 @@ func attnBackwardHeads(dq, dk, dv heads, q, k, v, dO heads, o *heads, lse []floa
 	blas.Parallel(d.B*d.Hq, func(bh int) {
 		b, h := bh/d.Hq, bh%d.Hq
 		g, hh := b*d.Hkv+h/rep, h%rep
-		out := dq.at(b, h, 0)
-		for i := range d.L {
-			clear(out[i*dq.ld : i*dq.ld+d.D])
-		}
+		out := dq[bh*d.L*d.D : (bh+1)*d.L*d.D]
+		clear(out)
 		for kb := 0; kb < kblocks; kb++ {
 			iStart, rows := d.keyRows(kb*attnKeys, causal)
 			if rows <= 0 {
 				continue
 			}
 			src := shares[g*shareAt[kblocks]+shareAt[kb]+hh*rows*d.D:][:rows*d.D]
-			if dq.ld == d.D { // rows adjacent: one call
-				dst := out[iStart*d.D:][:rows*d.D]
-				floatVV(backend.Add, dst, dst, src) // on vectors: the same sum, element by element
-				continue
-			}
-			for r := range rows {
-				dst := out[(iStart+r)*dq.ld:][:d.D]
-				floatVV(backend.Add, dst, dst, src[r*d.D:(r+1)*d.D])
-			}
+			dst := out[iStart*d.D:][:rows*d.D]
+			floatVV(backend.Add, dst, dst, src) // on vectors: the same sum, element by element
 		}
 	})
 }

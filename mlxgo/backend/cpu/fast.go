@@ -2,7 +2,6 @@ package cpu
 
 import (
 	"math"
-	"slices"
 	"sync"
 
 	"github.com/mlxgo/mlxgo/mlxgo/backend"
@@ -117,20 +116,7 @@ func rope(p backend.RoPE, in []*node, out *node) {
 	}
 	n := in[0].Ndim()
 	L, D := in[0].Shape[n-2], in[0].Shape[n-1]
-	// The heads of a transposed projection, (B, H, L, D) over (B, L, H, D)
-	// memory, are written in that layout too: the model's transpose back (in
-	// the backward pass, of the attention gradient's rotation) is then a view,
-	// and the reshape after it copies nothing.
-	headsLast := inPlace && out.Dtype == backend.Float32 && n == 4 && L > 1 &&
-		slices.Equal(in[0].StridesOrDefault(), []int{L * in[0].Shape[1] * D, D, in[0].Shape[1] * D, 1})
-	var o []float32
-	commit := func() {}
-	if headsLast {
-		out.SetView(Alloc(4*out.Size()), slices.Clone(in[0].StridesOrDefault()), 0)
-		o = viewAs[float32](storageBytes(out))[:out.Size()]
-	} else {
-		o, commit = outFloats(out)
-	}
+	o, commit := outFloats(out)
 	half := p.Dims / 2
 	cos, sin := ropeTable(p, L)
 	rows := len(o) / max(D, 1)
@@ -151,11 +137,7 @@ func rope(p backend.RoPE, in []*node, out *node) {
 			if inPlace && (t == 0 || r == lo) {
 				xo = rowOff(r)
 			}
-			oo := r * D
-			if headsLast {
-				oo = xo - in[0].Offset
-			}
-			xr, or := x[xo:xo+D], o[oo:oo+D]
+			xr, or := x[xo:xo+D], o[r*D:(r+1)*D]
 			c, s := cos[t*half:(t+1)*half], sin[t*half:(t+1)*half]
 			copy(or[2*half:], xr[2*half:])
 			if p.Traditional {

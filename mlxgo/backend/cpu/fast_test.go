@@ -20,8 +20,8 @@ func floatNode(x []float32, shape, strides []int, offset int) *node {
 }
 
 // TestRoPEReadsTransposedRows applies RoPE to the (B, H, L, D) transpose of a
-// (B, L, H, D) array, read in place and written in the same layout, and to its
-// row-major copy, partial and traditional rotations included. On two threads, 3×1000 rows are cut in
+// (B, L, H, D) array, read in place, and to its row-major copy, partial and
+// traditional rotations included. On two threads, 3×1000 rows are cut in
 // the middle of a head's positions.
 func TestRoPEReadsTransposedRows(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
@@ -44,10 +44,6 @@ func testRoPETransposed(t *testing.T, B, L int) {
 		rope(p, []*node{flat}, b)
 		if !slices.Equal(floats(a), floats(b)) {
 			t.Fatalf("%+v: RoPE of the transposed view differs from RoPE of its copy", p)
-		}
-		// The view's output keeps its (B, L, H, D) memory; the copy's is row-major.
-		if !slices.Equal(a.Strides, view.Strides) || !b.IsContiguous() {
-			t.Fatalf("%+v: output strides %v and %v, want %v and row-major", p, a.Strides, b.Strides, view.Strides)
 		}
 	}
 }

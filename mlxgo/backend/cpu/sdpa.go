@@ -74,8 +74,8 @@ func sdpaStats(o *node, d sdpaDims) (heads, []float32, bool) {
 	return heads{data: all, s0: d.L * d.Hq * d.Dv, s1: d.Dv, ld: d.Hq * d.Dv}, all[o.Size():], true
 }
 
-// sdpaGrad writes the gradients of q, k and v packed end to end, each laid out
-// (B, L, H, D) (gradHeads), tiled (attention.go). Its inputs are q, k, v, the output's cotangent and, when mx
+// sdpaGrad writes the gradients of q, k and v packed end to end, tiled
+// (attention.go). Its inputs are q, k, v, the output's cotangent and, when mx
 // passes it, the forward output, whose log-sum-exps save the backward pass two
 // of its seven matrix products per block.
 func sdpaGrad(p backend.ScaledDotProductAttentionGrad, in []*node, out *node) {
@@ -90,14 +90,6 @@ func sdpaGrad(p backend.ScaledDotProductAttentionGrad, in []*node, out *node) {
 	}
 	o, commit := outFloats(out)
 	nq, nk, nv := in[0].Size(), in[1].Size(), in[2].Size()
-	attnBackwardHeads(gradHeads(o[:nq], d.Hq, d.L, d.D), gradHeads(o[nq:nq+nk], d.Hkv, d.S, d.D),
-		gradHeads(o[nq+nk:nq+nk+nv], d.Hkv, d.S, d.Dv), q, k, v, dO, oh, lse, d, p.Scale, p.Causal)
+	attnBackwardHeads(o[:nq], o[nq:nq+nk], o[nq+nk:nq+nk+nv], q, k, v, dO, oh, lse, d, p.Scale, p.Causal)
 	commit()
-}
-
-// gradHeads lays out a gradient of (B, H, L, D) as (B, L, H, D) in x: the
-// layout of backend.ScaledDotProductAttentionGrad's output, the transpose the
-// model takes next (back to its projections' layout), which then copies nothing.
-func gradHeads(x []float32, H, L, D int) heads {
-	return heads{data: x, s0: L * H * D, s1: D, ld: H * D}
 }

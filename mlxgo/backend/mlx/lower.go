@@ -418,8 +418,7 @@ func (l *lowerer) rope(op backend.RoPE, x mlxc.Array, in *backend.Node) mlxc.Arr
 	return c.Reshape(r, shape)
 }
 
-// sdpaGrad computes the gradients of q, k, v for (q, k, v, dO), packed flat, each
-// laid out (B, L, H, D): with
+// sdpaGrad computes the gradients of q, k, v for (q, k, v, dO), packed flat: with
 // s = scale·q·kᵀ (masked), p = softmax(s): dv = pᵀ·dO, dp = dO·vᵀ,
 // ds = p·(dp − Σ dp·p), dq = scale·ds·k, dk = scale·dsᵀ·q. Grouped heads (Hq = rep·Hkv)
 // are handled by viewing q as (B, Hkv, rep·L, D).
@@ -450,9 +449,6 @@ func (l *lowerer) sdpaGrad(op backend.ScaledDotProductAttentionGrad, in []mlxc.A
 	sc := l.scalar(float64(op.Scale))
 	dq := c.Binary("multiply", c.Matmul(ds, k), sc)
 	dk := c.Binary("multiply", c.Matmul(c.Transpose(ds, []int{0, 1, 3, 2}), qg), sc)
-	// Each (B, H, L, D) gradient flattened as (B, L, H, D), the op's layout.
-	flat := func(a mlxc.Array, h, n, d int) mlxc.Array {
-		return c.Reshape(c.Transpose(c.Reshape(a, []int{B, h, n, d}), []int{0, 2, 1, 3}), []int{-1})
-	}
-	return c.Concatenate([]mlxc.Array{flat(dq, Hq, L, D), flat(dk, Hkv, S, D), flat(dv, Hkv, S, Dv)}, 0)
+	flat := func(a mlxc.Array) mlxc.Array { return c.Reshape(a, []int{-1}) }
+	return c.Concatenate([]mlxc.Array{flat(dq), flat(dk), flat(dv)}, 0)
 }
