@@ -41,7 +41,14 @@ func adamStepKernel(op AdamStepOp, in []*backend.Node, out *backend.Node) {
 	o, commit := cpu.OutFloats(out)
 	n := len(g)
 	np, nm, nv := o[:n], o[n:2*n], o[2*n:]
+	c := [8]float32{op.Beta1, op.OneMinusBeta1, op.Beta2, op.OneMinusBeta2, op.Eps, op.Decay, op.SqrtC2, op.Rate}
 	cpu.ParallelFor(n, 1<<14, func(lo, hi int) {
+		// Eight at a time on AVX2 (its square roots and divisions 8 wide: the loop
+		// took about 22 µs for a 576×8 factor), the same bits; the rest below.
+		if k := (hi - lo) / 8 * 8; haveAdamAVX2 && useAdamAVX2 && k > 0 {
+			adamAVX2(&g[lo], &p[lo], &m[lo], &v[lo], &np[lo], &nm[lo], &nv[lo], k, &c)
+			lo += k
+		}
 		for i := lo; i < hi; i++ {
 			gi := g[i]
 			mi := float32(m[i]*op.Beta1) + float32(gi*op.OneMinusBeta1)
@@ -63,6 +70,9 @@ func adamStepKernel(op AdamStepOp, in []*backend.Node, out *backend.Node) {
 
 // fuseAdam is false in the tests that run the composite rule to compare.
 var fuseAdam = true
+
+// useAdamAVX2 is false in the test that runs the kernel's loop alone.
+var useAdamAVX2 = true
 
 type adamStepPrim struct{ op AdamStepOp }
 
