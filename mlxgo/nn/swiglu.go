@@ -56,15 +56,9 @@ func swigluGradKernel(_ SwiGLUGradOp, in []*backend.Node, out *backend.Node) {
 	n := len(gate)
 	dgate, dup := o[:n], o[n:]
 	cpu.ParallelFor(n, 1<<15, func(lo, hi int) {
-		var t [swigluBlock]float32
-		for b := lo; b < hi; b += swigluBlock {
-			e := min(b+swigluBlock, hi)
-			tb := t[:e-b]
-			cpu.MulFloats(tb, g[b:e], up[b:e]) // the cotangent of silu(gate)
-			cpu.SiluGradFloats(dgate[b:e], gate[b:e], tb)
-			cpu.SiluFloats(tb, gate[b:e])
-			cpu.MulFloats(dup[b:e], g[b:e], tb)
-		}
+		// One pass, each sigmoid once: the same bits as SiluGrad of the
+		// cotangent g·up and g·silu(gate), which computed it twice.
+		cpu.SwiGLUGradFloats(dgate[lo:hi], dup[lo:hi], gate[lo:hi], up[lo:hi], g[lo:hi])
 	})
 	commit()
 }

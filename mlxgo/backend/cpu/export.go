@@ -33,5 +33,10 @@ func SiluFloats(o, x []float32) { siluVec(o, x) }
 // SiluGradFloats writes g·σ(x)·(1 + x·(1 − σ(x))) into o (the kernel of SiluGrad).
 func SiluGradFloats(o, x, g []float32) { siluGradVec(o, x, g) }
 
+// SwiGLUGradFloats writes the gradients of silu(gate)·up for the cotangent g:
+// dgate = g·up·σ(gate)·(1 + gate·(1 − σ(gate))) and dup = g·silu(gate), the same
+// bits as SiluGradFloats and SiluFloats with MulFloats, each sigmoid computed once.
+func SwiGLUGradFloats(dgate, dup, gate, up, g []float32) { swigluGradVec(dgate, dup, gate, up, g) }
+
 // MulFloats writes x·y into o, element by element (the kernel of Multiply).
 func MulFloats(o, x, y []float32) { floatVV(backend.Multiply, o, x, y) }

@@ -37,6 +37,15 @@ func siluGradVecGo(dst, x, g []float32) {
 	}
 }
 
+func swigluGradVecGo(dgate, dup, gate, up, g []float32) {
+	for i, x := range gate {
+		s := sigmoid32(x)
+		t := g[i] * up[i]
+		dgate[i] = t * s * (1 + x*(1-s))
+		dup[i] = g[i] * (x * s)
+	}
+}
+
 func expSubSumGo(dst, src []float32, m float32) float64 {
 	var s float64
 	for i, v := range src {

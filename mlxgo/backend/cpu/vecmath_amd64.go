@@ -67,6 +67,14 @@ func siluGradK(dst, x, gr *float32, n int) {
 	siluGradAVX2(dst, x, gr, n)
 }
 
+func swigluGradK(dgate, dup, gate, up, gr *float32, n int) {
+	if vec512 {
+		swigluGradAVX512(dgate, dup, gate, up, gr, n)
+		return
+	}
+	swigluGradAVX2(dgate, dup, gate, up, gr, n)
+}
+
 func expSubSumK(dst, src *float32, n int, m float32) float64 {
 	if vec512 {
 		return expSubSumAVX512(dst, src, n, m)
@@ -102,6 +110,9 @@ func siluAVX512(dst, src *float32, n int)
 func siluGradAVX512(dst, x, gr *float32, n int)
 
 //go:noescape
+func swigluGradAVX512(dgate, dup, gate, up, gr *float32, n int)
+
+//go:noescape
 func expSubSumAVX512(dst, src *float32, n int, m float32) float64
 
 //go:noescape
@@ -121,6 +132,9 @@ func siluAVX2(dst, src *float32, n int)
 
 //go:noescape
 func siluGradAVX2(dst, x, gr *float32, n int)
+
+//go:noescape
+func swigluGradAVX2(dgate, dup, gate, up, gr *float32, n int)
 
 //go:noescape
 func expSubSumAVX2(dst, src *float32, n int, m float32) float64
@@ -218,6 +232,30 @@ func siluGradVec(dst, x, g []float32) {
 		copy(tg[:], g[n:])
 		siluGradK(&tx[0], &tx[0], &tg[0], expBlock)
 		copy(dst[n:], tx[:r])
+	}
+}
+
+// swigluGradVec sets dgate and dup to the gradients of silu(gate)·up for the
+// cotangent g, computing each sigmoid once.
+func swigluGradVec(dgate, dup, gate, up, g []float32) {
+	if !haveVec {
+		swigluGradVecGo(dgate, dup, gate, up, g)
+		return
+	}
+	n := len(gate)
+	dgate, dup, up, g = dgate[:n], dup[:n], up[:n], g[:n]
+	k := n / expBlock * expBlock
+	if k > 0 {
+		swigluGradK(&dgate[0], &dup[0], &gate[0], &up[0], &g[0], k)
+	}
+	if r := n - k; r > 0 {
+		var tx, tu, tg, td, tp [16]float32
+		copy(tx[:], gate[k:])
+		copy(tu[:], up[k:])
+		copy(tg[:], g[k:])
+		swigluGradK(&td[0], &tp[0], &tx[0], &tu[0], &tg[0], expBlock)
+		copy(dgate[k:], td[:r])
+		copy(dup[k:], tp[:r])
 	}
 }
 

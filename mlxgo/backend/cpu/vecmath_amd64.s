@@ -176,6 +176,46 @@ sgDone:
 	VZEROUPPER
 	RET
 
+// func swigluGradAVX2(dgate, dup, gate, up, gr *float32, n int)
+// With s = sigmoid(gate) computed once: dup = g·(gate·s), and dgate = (g·up)·s·(1 +
+// gate·(1 − s)), each operation as siluAVX2, siluGradAVX2 and a multiply do it.
+TEXT ·swigluGradAVX2(SB), NOSPLIT, $0-48
+	MOVQ dgate+0(FP), DI
+	MOVQ dup+8(FP), R8
+	MOVQ gate+16(FP), SI
+	MOVQ up+24(FP), R9
+	MOVQ gr+32(FP), DX
+	MOVQ n+40(FP), CX
+	SHRQ $3, CX
+	JZ   swgDone
+
+swgLoop:
+	VMOVUPS (SI), Y0
+	SIGMOID8(Y0, Y1, Y5, Y2, Y3, Y4)
+	VMOVUPS (DX), Y6
+	VMULPS  Y0, Y1, Y7       // silu = s·gate
+	VMULPS  Y7, Y6, Y7       // dup = g·silu
+	VMOVUPS Y7, (R8)
+	VMULPS  (R9), Y6, Y8     // t = g·up
+	VMOVUPS one<>(SB), Y2
+	VSUBPS  Y1, Y2, Y2       // 1 − s
+	VMOVUPS one<>(SB), Y3
+	VFMADD231PS Y2, Y0, Y3   // 1 + gate·(1 − s)
+	VMULPS  Y8, Y1, Y1       // t·s
+	VMULPS  Y3, Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	ADDQ    $32, R8
+	ADDQ    $32, R9
+	DECQ    CX
+	JNZ     swgLoop
+
+swgDone:
+	VZEROUPPER
+	RET
+
 // func expSubSumAVX2(dst, src *float32, n int, m float32) float64
 // dst = exp(src − m) (flushed below -87.33); returns the sum in float64.
 // dst may be src.

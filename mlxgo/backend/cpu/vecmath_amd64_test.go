@@ -43,6 +43,7 @@ func TestVecTailsDoNotAllocate(t *testing.T) {
 			sigmoidVec(y, x)
 			siluVec(y, x)
 			siluGradVec(y, x, x)
+			swigluGradVec(y, y, x, x, x)
 			expSubSum(y, x, 1)
 			sumExpSub(x, 1)
 			expGradRow(y, x, 1, 0.5, 2)

@@ -273,3 +273,43 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+// func swigluGradAVX512(dgate, dup, gate, up, gr *float32, n int)
+// With s = sigmoid(gate) computed once: dup = g·(gate·s), and dgate = (g·up)·s·(1 +
+// gate·(1 − s)), each operation as siluAVX512, siluGradAVX512 and a multiply do it.
+TEXT ·swigluGradAVX512(SB), NOSPLIT, $0-48
+	MOVQ dgate+0(FP), DI
+	MOVQ dup+8(FP), R8
+	MOVQ gate+16(FP), SI
+	MOVQ up+24(FP), R9
+	MOVQ gr+32(FP), DX
+	MOVQ n+40(FP), CX
+	SHRQ $4, CX
+	JZ   done
+
+loop:
+	VMOVUPS     (SI), Z0
+	SIGMOID16(Z0, Z1, Z4, Z2, Z3)
+	VMOVUPS     (DX), Z5
+	VMULPS      Z0, Z1, Z6
+	VMULPS      Z6, Z5, Z6
+	VMOVUPS     Z6, (R8)
+	VMULPS      (R9), Z5, Z7
+	VMOVUPS     one16<>(SB), Z2
+	VSUBPS      Z1, Z2, Z2
+	VMOVUPS     one16<>(SB), Z3
+	VFMADD231PS Z2, Z0, Z3
+	VMULPS      Z7, Z1, Z1
+	VMULPS      Z3, Z1, Z1
+	VMOVUPS     Z1, (DI)
+	ADDQ        $64, SI
+	ADDQ        $64, DX
+	ADDQ        $64, DI
+	ADDQ        $64, R8
+	ADDQ        $64, R9
+	DECQ        CX
+	JNZ         loop
+
+done:
+	VZEROUPPER
+	RET

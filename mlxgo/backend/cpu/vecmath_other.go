@@ -13,6 +13,7 @@ func expVec(dst, src []float32)                        { expVecGo(dst, src) }
 func sigmoidVec(dst, src []float32)                    { sigmoidVecGo(dst, src) }
 func siluVec(dst, src []float32)                       { siluVecGo(dst, src) }
 func siluGradVec(dst, x, g []float32)                  { siluGradVecGo(dst, x, g) }
+func swigluGradVec(dgate, dup, gate, up, g []float32)  { swigluGradVecGo(dgate, dup, gate, up, g) }
 func expSubSum(dst, src []float32, m float32) float64  { return expSubSumGo(dst, src, m) }
 func sumExpSub(src []float32, m float32) float64       { return sumExpSubGo(src, m) }
 func expGradRow(p, dp []float32, l, dl, scale float32) { expGradRowGo(p, dp, l, dl, scale) }

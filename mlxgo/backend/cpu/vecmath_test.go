@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"github.com/mlxgo/mlxgo/mlxgo/backend"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -192,5 +193,42 @@ func TestVecSpecials(t *testing.T) {
 		if p[0] != 1 || p[1] != 0 || p[2] == p[2] || p[3] != expf(5) {
 			t.Fatalf("expSubSum specials: %v", p)
 		}
+	})
+}
+
+// TestSwiGLUGradVec: the fused kernel gives the same bits as the three kernels it
+// replaces (a product, SiLU's gradient, SiLU and a product), on each vector variant
+// and on the Go loops, tails included (a NaN as a NaN, whatever its payload).
+func TestSwiGLUGradVec(t *testing.T) {
+	check := func(t *testing.T, fused func(dg, du, x, u, g []float32), silu, siluGrad func(dst, x, g []float32), mul func(o, x, y []float32)) {
+		r := rand.New(rand.NewPCG(3, 4))
+		for _, n := range []int{0, 1, 7, 8, 9, 31, 64, 1000} {
+			x, u, g := randVec(r, n, -30, 30, true), randVec(r, n, -3, 3, false), randVec(r, n, -2, 2, false)
+			dg, du := make([]float32, n), make([]float32, n)
+			fused(dg, du, x, u, g)
+			tt, wg, wu := make([]float32, n), make([]float32, n), make([]float32, n)
+			mul(tt, g, u)
+			siluGrad(wg, x, tt)
+			silu(tt, x, nil)
+			mul(wu, g, tt)
+			same := func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) || a != a && b != b }
+			for i := range n {
+				if !same(dg[i], wg[i]) || !same(du[i], wu[i]) {
+					t.Fatalf("n=%d gate=%v up=%v g=%v: (%v, %v), the kernels apart (%v, %v)", n, x[i], u[i], g[i], dg[i], du[i], wg[i], wu[i])
+				}
+			}
+		}
+	}
+	mulVec := func(o, x, y []float32) { floatVV(backend.Multiply, o, x, y) }
+	mulGo := func(o, x, y []float32) {
+		for i := range o {
+			o[i] = x[i] * y[i]
+		}
+	}
+	forEachVariant(t, func(t *testing.T) {
+		check(t, swigluGradVec, func(dst, x, _ []float32) { siluVec(dst, x) }, siluGradVec, mulVec)
+	})
+	t.Run("go", func(t *testing.T) {
+		check(t, swigluGradVecGo, func(dst, x, _ []float32) { siluVecGo(dst, x) }, siluGradVecGo, mulGo)
 	})
 }
