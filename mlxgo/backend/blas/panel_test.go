@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestPanel64 compares panel64 with a float64 sum, for row-major and
@@ -341,6 +342,19 @@ func TestTransposePanel(t *testing.T) {
 			if !slices.Equal(dst[kk*panelCols:], make([]float32, 8)) {
 				t.Fatalf("kk %d, kernel %q: written past the rows", kk, kind)
 			}
+		}
+	}
+}
+
+// TestPanelsWin: the kernels keep a product unless the library is more than 3%
+// faster.
+func TestPanelsWin(t *testing.T) {
+	for _, c := range []struct {
+		pan, lib time.Duration
+		want     bool
+	}{{100, 100, true}, {103, 100, true}, {104, 100, false}, {90, 100, true}, {200, 100, false}} {
+		if got := panelsWin(c.pan, c.lib); got != c.want {
+			t.Errorf("panelsWin(%v, %v) = %v, want %v", c.pan, c.lib, got, c.want)
 		}
 	}
 }
