@@ -374,6 +374,17 @@ func transposePanel(dst, src []float32, lds, kk int) {
 	}
 }
 
+// Transpose64 sets dst (kk rows of 64 floats) to the transpose of the 64 rows
+// of src (kk floats each, lds apart), kk a multiple of 16: the copy the kernels
+// make of B for A·Bᵀ, on AVX-512 where there is some. It panics if a slice is
+// too short.
+func Transpose64(dst, src []float32, lds, kk int) {
+	if kk%16 != 0 {
+		panic("blas: Transpose64 needs kk a multiple of 16")
+	}
+	transposePanel(dst, src, lds, kk)
+}
+
 // panel64 computes, for each row i < m of c,
 //
 //	c[i·ldc : i·ldc+64] = (c's row if acc, else 0) + Σ_{x<k} a[i·as + x·ak] · b[x·ldb : x·ldb+64]

@@ -57,10 +57,27 @@ func keysT(x heads, d sdpaDims, n int, s float32) (buf *Buffer, t []float32, ld 
 	t = viewAs[float32](buf.bytes)
 	blas.Parallel(d.B*d.Hkv, func(g int) {
 		dst := t[g*n*ld : (g+1)*n*ld]
+		j0 := 0
+		// 64 keys at a time through a 64×64 block transposed on the
+		// kernels' assembly where a head is 64 wide (a tenth of the loops'
+		// time), then copied into place row by row.
+		if n == 64 && x.ld >= n {
+			var blk [64 * 64]float32
+			for ; j0+64 <= d.S; j0 += 64 {
+				blas.Transpose64(blk[:], x.at(g/d.Hkv, g%d.Hkv, j0), x.ld, n)
+				for c := 0; c < n; c++ {
+					out := dst[c*ld+j0 : c*ld+j0+64]
+					copy(out, blk[c*64:(c+1)*64])
+					if s != 1 {
+						scaleVec(out, s)
+					}
+				}
+			}
+		}
 		// 16 keys at a time, so that each row of dst is written a cache line
 		// at a time (a key at a time, every store went to another line).
 		var rows [16][]float32
-		for j0 := 0; j0 < d.S; j0 += 16 {
+		for ; j0 < d.S; j0 += 16 {
 			keys := rows[:min(16, d.S-j0)]
 			for i := range keys {
 				keys[i] = x.at(g/d.Hkv, g%d.Hkv, j0+i)[:n]
@@ -238,17 +255,25 @@ func (d sdpaDims) keyRows(j0 int, causal bool) (iStart, rows int) {
 // dP = dO·vᵀ to find them. The main pass runs by blocks of keys of each K/V
 // head: for every query head of the group and every row that sees the block,
 // P = exp(scale·q·kᵀ − ℓ) and dS = P∘(dP − δ)·scale, then dv += Pᵀ·dO,
-// dk += dSᵀ·q, and the block's share of dq, dS·k, goes to a buffer of its own;
-// the shares are summed in block order at the end. Five products per block
+// dk += dSᵀ·q, and the block's share of dq, dS·k, goes to a buffer of its own
+// (the first block's straight into dq); the shares are added in block order
+// at the end. Five products per block
 // (seven when the first pass runs), and every task writes only its own memory.
 func attnBackwardHeads(dq, dk, dv []float32, q, k, v, dO heads, o *heads, lse []float32, d sdpaDims, scale float32, causal bool) {
 	rep := d.Hq / d.Hkv
 	delta := make([]float32, d.B*d.Hq*d.L)
 	if o != nil && lse != nil {
-		blas.Parallel(d.B*d.Hq, func(bh int) {
-			b, h := bh/d.Hq, bh%d.Hq
-			for i := 0; i < d.L; i++ {
-				delta[bh*d.L+i] = dotVec(dO.at(b, h, i)[:d.Dv], o.at(b, h, i)[:d.Dv])
+		// A row's heads at a time: in a model's layout, where a row's heads
+		// lie side by side, dO and o are then read in memory order (head by
+		// head, a cold step read them at a third of the speed).
+		const rowsPer = 32
+		chunks := (d.L + rowsPer - 1) / rowsPer
+		blas.Parallel(d.B*chunks, func(t int) {
+			b, c := t/chunks, t%chunks
+			for i := c * rowsPer; i < min(d.L, (c+1)*rowsPer); i++ {
+				for h := 0; h < d.Hq; h++ {
+					delta[(b*d.Hq+h)*d.L+i] = dotVec(dO.at(b, h, i)[:d.Dv], o.at(b, h, i)[:d.Dv])
+				}
 			}
 		})
 	} else {
@@ -273,9 +298,11 @@ func attnBackwardHeads(dq, dk, dv []float32, q, k, v, dO heads, o *heads, lse []
 		})
 	}
 	kblocks := (d.S + attnKeys - 1) / attnKeys
-	// shareAt[kb] is where block kb's dq shares start within a group's.
+	// shareAt[kb] is where block kb's dq shares start within a group's. The
+	// first block's share is written straight into dq (the others are added
+	// to it in block order at the end): at 4×128, two thirds of the shares.
 	shareAt := make([]int, kblocks+1)
-	for kb := 0; kb < kblocks; kb++ {
+	for kb := 1; kb < kblocks; kb++ {
 		_, rows := d.keyRows(kb*attnKeys, causal)
 		shareAt[kb+1] = shareAt[kb] + rep*max(rows, 0)*d.D
 	}
@@ -323,9 +350,13 @@ func attnBackwardHeads(dq, dk, dv []float32, q, k, v, dO heads, o *heads, lse []
 					clear(pr[vis:])
 					clear(dr[vis:])
 				}
-				blas.Sgemm(true, false, cols, d.Dv, n, 1, p, ld, doh, dO.ld, 1, dvg, d.Dv)                    // dv += pᵀ·dO
-				blas.Sgemm(true, false, cols, d.D, n, 1, dp, ld, qh, q.ld, 1, dkg, d.D)                       // dk += dSᵀ·q
-				blas.Sgemm(false, false, n, d.D, cols, 1, dp, ld, kb, k.ld, 0, share[(hh*rows+r0)*d.D:], d.D) // dq's share: dS·k
+				blas.Sgemm(true, false, cols, d.Dv, n, 1, p, ld, doh, dO.ld, 1, dvg, d.Dv) // dv += pᵀ·dO
+				blas.Sgemm(true, false, cols, d.D, n, 1, dp, ld, qh, q.ld, 1, dkg, d.D)    // dk += dSᵀ·q
+				dst := dq[(bh*d.L+i0)*d.D:]                                                // dq's share: dS·k
+				if blk > 0 {
+					dst = share[(hh*rows+r0)*d.D:]
+				}
+				blas.Sgemm(false, false, n, d.D, cols, 1, dp, ld, kb, k.ld, 0, dst, d.D)
 			}
 		}
 	})
@@ -334,8 +365,15 @@ func attnBackwardHeads(dq, dk, dv []float32, q, k, v, dO heads, o *heads, lse []
 		b, h := bh/d.Hq, bh%d.Hq
 		g, hh := b*d.Hkv+h/rep, h%rep
 		out := dq[bh*d.L*d.D : (bh+1)*d.L*d.D]
-		clear(out)
-		for kb := 0; kb < kblocks; kb++ {
+		// The first block wrote its rows; those before it see no key.
+		first := d.L
+		if kblocks > 0 {
+			if iStart, rows := d.keyRows(0, causal); rows > 0 {
+				first = iStart
+			}
+		}
+		clear(out[:first*d.D])
+		for kb := 1; kb < kblocks; kb++ {
 			iStart, rows := d.keyRows(kb*attnKeys, causal)
 			if rows <= 0 {
 				continue

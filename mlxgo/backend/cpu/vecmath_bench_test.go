@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/mlxgo/mlxgo/mlxgo/backend"
 )
@@ -89,6 +90,52 @@ func BenchmarkAttention(b *testing.B) {
 		attnForward(o, lse, q, k, v, d, 0.125, true)
 		b.Run(fmt.Sprintf("backwardKept/L=%d", L), func(b *testing.B) {
 			benchVec(b, elems, func() { attnBackward(dq, dk, dv, q, k, v, dO, o, lse, d, 0.125, true) })
+		})
+	}
+}
+
+// BenchmarkAttentionModel times attention in the layout a model gives it: q,
+// k, v and dO are the transposes of (B, L, H, D) projections (a row's heads
+// side by side), the output is sdpa's own (B, L, H, Dv) buffer with the
+// log-sum-exps after it, and the products run on the package's kernels
+// ("vec"; "scalar" is the scalar exp and softmax).
+func BenchmarkAttentionModel(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, sh := range []struct{ B, L int }{{4, 128}, {1, 512}, {1, 2048}} {
+		d := sdpaDims{B: sh.B, Hq: 9, Hkv: 3, L: sh.L, S: sh.L, D: 64, Dv: 64}
+		rows := func(h int) heads {
+			x := randVec(r, d.B*d.L*h*d.D, -1, 1, false)
+			return heads{data: x, s0: d.L * h * d.D, s1: d.D, ld: h * d.D}
+		}
+		q, k, v, dO := rows(d.Hq), rows(d.Hkv), rows(d.Hkv), rows(d.Hq)
+		n := d.B * d.Hq * d.L * d.Dv
+		all := make([]float32, n+d.B*d.Hq*d.L)
+		o := heads{data: all, s0: d.L * d.Hq * d.Dv, s1: d.Dv, ld: d.Hq * d.Dv}
+		dq, dk, dv := make([]float32, n), make([]float32, len(k.data)), make([]float32, len(v.data))
+		elems := d.B * d.Hq * d.L * d.L / 2
+		name := fmt.Sprintf("%dx%d", sh.B, sh.L)
+		b.Run("forward/"+name, func(b *testing.B) {
+			benchVec(b, elems, func() { attnForwardHeads(o, all[n:], q, k, v, d, 0.125, true) })
+		})
+		attnForwardHeads(o, all[n:], q, k, v, d, 0.125, true)
+		b.Run("backward/"+name, func(b *testing.B) {
+			benchVec(b, elems, func() { attnBackwardHeads(dq, dk, dv, q, k, v, dO, &o, all[n:], d, 0.125, true) })
+		})
+		b.Run("backwardCold/"+name, func(b *testing.B) {
+			// Caches emptied before each call, as a training step finds them.
+			evict := make([]float32, 16<<20)
+			var took time.Duration
+			for b.Loop() {
+				var sum float32
+				for _, x := range evict {
+					sum += x
+				}
+				evict[0] = sum
+				t0 := time.Now()
+				attnBackwardHeads(dq, dk, dv, q, k, v, dO, &o, all[n:], d, 0.125, true)
+				took += time.Since(t0)
+			}
+			b.ReportMetric(float64(took.Nanoseconds())/float64(b.N), "call-ns")
 		})
 	}
 }
