@@ -22,7 +22,9 @@ type CrossEntropyOp struct{}
 func (CrossEntropyOp) Name() string { return "CrossEntropy" }
 
 // CrossEntropyGradOp computes g[:, None] · (softmax(logits) − onehot(targets)) for inputs
-// (logits (N, V), targets (N), g (N)) in one pass over the logits.
+// (logits (N, V), targets (N), g (N)) and optionally the forward's losses (N): with
+// them each row's log-sum-exp is the loss plus the target's logit, and the CPU
+// kernel makes one pass over the logits instead of four.
 type CrossEntropyGradOp struct{}
 
 // Name returns "CrossEntropyGrad".
@@ -55,9 +57,16 @@ func crossEntropyGradKernel(_ CrossEntropyGradOp, in []*backend.Node, out *backe
 	x, t, g := cpu.Floats(in[0]), cpu.Ints(in[1]), cpu.Floats(in[2])
 	V := in[0].Shape[1]
 	o, commit := cpu.OutFloatsFrom(out, in[0]) // the logits' memory when they are not needed after
+	var ce []float32
+	if len(in) > 3 {
+		ce = cpu.Floats(in[3])
+	}
 	cpu.ParallelFor(len(g), max(1, 4096/max(V, 1)), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			or := o[i*V : (i+1)*V]
+			if ce != nil && oneShift(or, x[i*V:(i+1)*V], t[i], ce[i], g[i]) {
+				continue
+			}
 			cpu.SoftmaxRow(or, x[i*V:(i+1)*V])
 			gi := g[i]
 			for j := range or {
@@ -71,13 +80,32 @@ func crossEntropyGradKernel(_ CrossEntropyGradOp, in []*backend.Node, out *backe
 	commit()
 }
 
+// oneShift writes row i of the gradient, g·(softmax(x) − onehot(tg)), as
+// exp(x − (lse − log g)) in one pass, lse = ce + x[tg] being the row's
+// log-sum-exp, and reports whether it did: not for a target out of range, a
+// loss or log-sum-exp that is not finite, or g negative or NaN (the caller then
+// computes the softmax in full). x may be o: x[tg] is read first.
+func oneShift(o, x []float32, tg int64, ce, g float32) bool {
+	if tg < 0 || tg >= int64(len(x)) || !(g >= 0) {
+		return false
+	}
+	lse := ce + x[tg]
+	if math.IsNaN(float64(lse)) || math.IsInf(float64(lse), 0) {
+		return false
+	}
+	// g = 0 (a masked position): log g = −Inf, every exp is 0.
+	cpu.ExpSubSum(o, x, lse-float32(math.Log(float64(g))))
+	o[tg] -= g
+	return true
+}
+
 type crossEntropyPrim struct{}
 
 func (crossEntropyPrim) Op() backend.Op { return CrossEntropyOp{} }
 
-func (crossEntropyPrim) VJP(in []*mx.Array, _, g *mx.Array) []*mx.Array {
+func (crossEntropyPrim) VJP(in []*mx.Array, out, g *mx.Array) []*mx.Array {
 	logits := in[0]
-	return []*mx.Array{mx.NewArray(append([]int(nil), logits.Shape()...), logits.Dtype(), crossEntropyGradPrim{}, logits, in[1], g), nil}
+	return []*mx.Array{mx.NewArray(append([]int(nil), logits.Shape()...), logits.Dtype(), crossEntropyGradPrim{}, logits, in[1], g, out), nil}
 }
 
 type crossEntropyGradPrim struct{}
@@ -92,7 +120,11 @@ func (crossEntropyGradPrim) VJP(in []*mx.Array, _, g *mx.Array) []*mx.Array {
 		return []*mx.Array{mx.Multiply(mx.ExpandDims(p[1], -1), mx.Subtract(sm, oneHot(t, logits.Dim(1), sm.Dtype())))}
 	}
 	_, v := mx.VJP(f, []*mx.Array{logits, gin}, []*mx.Array{g})
-	return []*mx.Array{v[0], nil, v[1]}
+	grads := []*mx.Array{v[0], nil, v[1]}
+	if len(in) > 3 { // the forward's losses: a shortcut of the kernel, not an input of the result
+		grads = append(grads, nil)
+	}
+	return grads
 }
 
 func oneHot(t *mx.Array, V int, dt mx.Dtype) *mx.Array {

@@ -2,6 +2,8 @@ package nn_test
 
 import (
 	"errors"
+	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -53,4 +55,44 @@ func TestCrossEntropyShapeErrorNamesCaller(t *testing.T) {
 		}
 	}()
 	nn.CrossEntropy(mx.Zeros([]int{2, 3}, mx.Float32), mx.Zeros([]int{3}, mx.Int32), nil, nn.ReduceNone)
+}
+
+// TestCrossEntropyGradMatchesSoftmax compares the fused kernel's gradient, which
+// takes each row's log-sum-exp from the forward's loss, with
+// w·(softmax(logits) − onehot(target)) computed in float64, for weights that are
+// positive, zero (a masked position), and negative, and a target out of range
+// (whose rows take the kernel's full softmax).
+func TestCrossEntropyGradMatchesSoftmax(t *testing.T) {
+	const rows, V = 6, 300
+	r := rand.New(rand.NewPCG(1, 2))
+	logits := make([]float32, rows*V)
+	for i := range logits {
+		logits[i] = float32(r.NormFloat64() * 8) // rows with large and small spread
+	}
+	targets := []int32{0, 299, 17, 150, 42, 300} // the last out of range
+	w := []float32{1.0 / 6, 0, 2.5, -0.5, 1e-3, 1}
+	grad := mx.GradOf(func(l *mx.Array) *mx.Array {
+		return mx.Sum(mx.Multiply(nn.CrossEntropy(l, mx.FromSlice(targets, rows), nil, nn.ReduceNone), mx.FromSlice(w, rows)), nil, false)
+	})
+	got := grad(mx.FromSlice(logits, rows, V)).Float32s()
+	for i := 0; i < rows; i++ {
+		row := logits[i*V : (i+1)*V]
+		m := math.Inf(-1)
+		for _, x := range row {
+			m = max(m, float64(x))
+		}
+		var s float64
+		for _, x := range row {
+			s += math.Exp(float64(x) - m)
+		}
+		for j, x := range row {
+			want := math.Exp(float64(x)-m) / s * float64(w[i])
+			if int32(j) == targets[i] {
+				want -= float64(w[i])
+			}
+			if d := math.Abs(float64(got[i*V+j]) - want); d > 1e-5*math.Abs(want)+1e-9 {
+				t.Fatalf("row %d (weight %v, target %d), column %d: %v, want %v", i, w[i], targets[i], j, got[i*V+j], want)
+			}
+		}
+	}
 }

@@ -24,6 +24,10 @@ func ParallelFor(n, grain int, f func(lo, hi int)) { parallelFor(n, grain, f) }
 // LogSumExpRow returns log(Σ exp(row)), computed stably.
 func LogSumExpRow(row []float32) float32 { return reduceRow(backend.LogSumExp, row) }
 
+// ExpSubSum writes exp(x − m) into o (o and x may be the same slice) and returns
+// its sum, one pass over x.
+func ExpSubSum(o, x []float32, m float32) float64 { return expSubSum(o, x, m) }
+
 // SoftmaxRow writes softmax(x) into o (o and x may be the same slice).
 func SoftmaxRow(o, x []float32) { softmaxRow(o, x) }
 
