@@ -75,6 +75,12 @@ func dotTile4AVX2(c *float32, ldc int, a *float32, lda int, b *float32, ldb int,
 //go:noescape
 func transposePanelAVX512(dst, src *float32, lds, kk int)
 
+// prefetchRows asks for the first lines cache lines of rows rows of src
+// (lds floats apart) to be brought into the second-level cache.
+//
+//go:noescape
+func prefetchRows(src *float32, lds, rows, lines int)
+
 // copyStripAVX2 copies rows rows of 64 floats (lds apart at src) to dst, one
 // after another, prefetching 16 rows ahead.
 //

@@ -267,3 +267,34 @@ stripLoop:
 stripDone:
 	VZEROUPPER
 	RET
+
+// func prefetchRows(src *float32, lds, rows, lines int)
+//
+// Asks for the first lines cache lines of rows rows of src (lds floats apart)
+// to be brought into the second-level cache (PREFETCHT1).
+TEXT ·prefetchRows(SB), NOSPLIT, $0-32
+	MOVQ src+0(FP), SI
+	MOVQ lds+8(FP), DX
+	SHLQ $2, DX
+	MOVQ rows+16(FP), CX
+	MOVQ lines+24(FP), R9
+	TESTQ CX, CX
+	JZ   pfDone
+	TESTQ R9, R9
+	JZ   pfDone
+
+pfRow:
+	MOVQ SI, AX
+	MOVQ R9, BX
+
+pfLine:
+	PREFETCHT1 (AX)
+	ADDQ       $64, AX
+	DECQ       BX
+	JNZ        pfLine
+	ADDQ       DX, SI
+	DECQ       CX
+	JNZ        pfRow
+
+pfDone:
+	RET

@@ -26,3 +26,5 @@ func transposePanelAVX512(dst, src *float32, lds, kk int) {
 func copyStripAVX2(dst, src *float32, lds, rows int) {
 	panic("blas: no copyStripAVX2 on this architecture")
 }
+
+func prefetchRows(src *float32, lds, rows, lines int) {}

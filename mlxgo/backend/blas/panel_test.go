@@ -161,11 +161,16 @@ func BenchmarkPanel64Linear(b *testing.B) {
 // training step makes them: on the process's threads (-cpu), with 30 weight
 // matrices taken in turn, so that each comes from memory as a model's layers
 // do, rather than from cache.
-func BenchmarkPanelsLayers(b *testing.B) {
+func BenchmarkPanelsLayers(b *testing.B) { benchPanelsLayers(b, 30) }
+
+// BenchmarkPanelsLayersCold is BenchmarkPanelsLayers over 120 weights of each
+// shape (425 MB of 576×1536), which no cache holds, as a training step's.
+func BenchmarkPanelsLayersCold(b *testing.B) { benchPanelsLayers(b, 120) }
+
+func benchPanelsLayers(b *testing.B, layers int) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, s := range [][3]int{{512, 1536, 576}, {512, 576, 1536}, {512, 576, 576}} {
 		M, N, K := s[0], s[1], s[2]
-		const layers = 30
 		// On huge pages, as the CPU backend's arrays are.
 		a, freeA := hugeFloats(M * K)
 		c, freeC := hugeFloats(M * N)
@@ -355,6 +360,85 @@ func TestPanelsWin(t *testing.T) {
 	}{{100, 100, true}, {103, 100, true}, {104, 100, false}, {90, 100, true}, {200, 100, false}} {
 		if got := panelsWin(c.pan, c.lib); got != c.want {
 			t.Errorf("panelsWin(%v, %v) = %v, want %v", c.pan, c.lib, got, c.want)
+		}
+	}
+}
+
+// BenchmarkPanelCopies times the copies the kernels make of B, over 30 weights
+// of 1536×576 in turn (from memory, as in a training step): the transposed
+// panels of A·Bᵀ (x·Wᵀ: 24 panels of 64 rows of 576) and the strips of A·B
+// (dY·W: 9 strips of 1536 rows of 64). Each weight is read once.
+func BenchmarkPanelCopies(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const layers, N, K = 30, 1536, 576
+	ws := make([][]float32, layers)
+	for i := range ws {
+		w, free := hugeFloats(N * K)
+		copy(w, randSlice(r, N*K))
+		ws[i] = w
+		defer free()
+	}
+	dst := make([]float32, panelCols*(N+16))
+	bytes := float64(4 * N * K)
+	b.Run("transposed", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			w := ws[i%layers]
+			for p := 0; p < N/panelCols; p++ {
+				transposePanel(dst, w[p*panelCols*K:], K, K)
+			}
+			i++
+		}
+		b.ReportMetric(bytes*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	})
+	b.Run("strips", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			w := ws[i%layers]
+			for j := 0; j < K; j += panelCols {
+				copyStrip(dst, w[j:], K, N)
+			}
+			i++
+		}
+		b.ReportMetric(bytes*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+	})
+}
+
+// TestPrefetchSameBits checks that asking for the next tile's B ahead (the
+// tiles' rows then computed in parts) leaves every bit of the products as they
+// are without it, for both forms of a linear layer, split or not, deep enough
+// to go a stretch of k at a time.
+func TestPrefetchSameBits(t *testing.T) {
+	if !havePanel {
+		t.Skip("no AVX-512F or AVX2: the library runs every product")
+	}
+	defer SetThreads(0)
+	was := prefetchOn
+	defer func() { prefetchOn = was }()
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, th := range []int{1, 2, 3} {
+		SetThreads(th)
+		for _, d := range [][3]int{{512, 192, 576}, {300, 128, 1040}, {129, 320, 2064}} {
+			m, n, k := d[0], d[1], d[2]
+			a := randSlice(r, m*k)
+			for _, transB := range []bool{false, true} {
+				b := randSlice(r, n*k)
+				ldb := n
+				if transB {
+					ldb = k
+				}
+				var got [2][]float32
+				for i, on := range []bool{false, true} {
+					prefetchOn = on
+					got[i] = make([]float32, m*n)
+					sgemmPanels(false, transB, m, n, k, a, k, b, ldb, 0, got[i], n)
+				}
+				for i := range got[0] {
+					if math.Float32bits(got[0][i]) != math.Float32bits(got[1][i]) {
+						t.Fatalf("threads %d, %d×%d×%d transB=%v: element %d is %v with the prefetch, %v without", th, m, n, k, transB, i, got[1][i], got[0][i])
+					}
+				}
+			}
 		}
 	}
 }
