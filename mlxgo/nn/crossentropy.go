@@ -24,7 +24,7 @@ func (CrossEntropyOp) Name() string { return "CrossEntropy" }
 // CrossEntropyGradOp computes g[:, None] · (softmax(logits) − onehot(targets)) for inputs
 // (logits (N, V), targets (N), g (N)) and optionally the forward's losses (N): with
 // them each row's log-sum-exp is the loss plus the target's logit, and the CPU
-// kernel makes one pass over the logits instead of four.
+// kernel makes two passes over the logits instead of four.
 type CrossEntropyGradOp struct{}
 
 // Name returns "CrossEntropyGrad".
@@ -64,7 +64,7 @@ func crossEntropyGradKernel(_ CrossEntropyGradOp, in []*backend.Node, out *backe
 	cpu.ParallelFor(len(g), max(1, 4096/max(V, 1)), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			or := o[i*V : (i+1)*V]
-			if ce != nil && oneShift(or, x[i*V:(i+1)*V], t[i], ce[i], g[i]) {
+			if ce != nil && fromLoss(or, x[i*V:(i+1)*V], t[i], ce[i], g[i]) {
 				continue
 			}
 			cpu.SoftmaxRow(or, x[i*V:(i+1)*V])
@@ -80,21 +80,23 @@ func crossEntropyGradKernel(_ CrossEntropyGradOp, in []*backend.Node, out *backe
 	commit()
 }
 
-// oneShift writes row i of the gradient, g·(softmax(x) − onehot(tg)), as
-// exp(x − (lse − log g)) in one pass, lse = ce + x[tg] being the row's
-// log-sum-exp, and reports whether it did: not for a target out of range, a
-// loss or log-sum-exp that is not finite, or g negative or NaN (the caller then
-// computes the softmax in full). x may be o: x[tg] is read first.
-func oneShift(o, x []float32, tg int64, ce, g float32) bool {
-	if tg < 0 || tg >= int64(len(x)) || !(g >= 0) {
+// fromLoss writes row i of the gradient, g·(softmax(x) − onehot(tg)), as
+// g·exp(x − lse) in two passes, lse = ce + x[tg] being the row's
+// log-sum-exp, and reports whether it did: not for a target out of range or a
+// loss or log-sum-exp that is not finite (the caller then computes the softmax
+// in full). x may be o: x[tg] is read first. (One pass, exp(x − (lse − log g)),
+// rounded the shift differently for each g: two processes that each weigh
+// their tokens by another g trained adapters 1.5e-6 apart instead of 2e-7.)
+func fromLoss(o, x []float32, tg int64, ce, g float32) bool {
+	if tg < 0 || tg >= int64(len(x)) {
 		return false
 	}
 	lse := ce + x[tg]
 	if math.IsNaN(float64(lse)) || math.IsInf(float64(lse), 0) {
 		return false
 	}
-	// g = 0 (a masked position): log g = −Inf, every exp is 0.
-	cpu.ExpSubSum(o, x, lse-float32(math.Log(float64(g))))
+	cpu.ExpSubSum(o, x, lse)
+	cpu.ScaleFloats(o, g)
 	o[tg] -= g
 	return true
 }

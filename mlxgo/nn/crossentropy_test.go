@@ -61,7 +61,7 @@ func TestCrossEntropyShapeErrorNamesCaller(t *testing.T) {
 // takes each row's log-sum-exp from the forward's loss, with
 // w·(softmax(logits) − onehot(target)) computed in float64, for weights that are
 // positive, zero (a masked position), and negative, and a target out of range
-// (whose rows take the kernel's full softmax).
+// (whose row takes the kernel's full softmax).
 func TestCrossEntropyGradMatchesSoftmax(t *testing.T) {
 	const rows, V = 6, 300
 	r := rand.New(rand.NewPCG(1, 2))

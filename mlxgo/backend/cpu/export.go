@@ -28,6 +28,9 @@ func LogSumExpRow(row []float32) float32 { return reduceRow(backend.LogSumExp, r
 // its sum, one pass over x.
 func ExpSubSum(o, x []float32, m float32) float64 { return expSubSum(o, x, m) }
 
+// ScaleFloats multiplies every element of x by s, in place.
+func ScaleFloats(x []float32, s float32) { scaleVec(x, s) }
+
 // SoftmaxRow writes softmax(x) into o (o and x may be the same slice).
 func SoftmaxRow(o, x []float32) { softmaxRow(o, x) }
 
