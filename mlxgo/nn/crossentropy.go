@@ -22,8 +22,8 @@ type CrossEntropyOp struct{}
 func (CrossEntropyOp) Name() string { return "CrossEntropy" }
 
 // CrossEntropyGradOp computes g[:, None] · (softmax(logits) − onehot(targets)) for inputs
-// (logits (N, V), targets (N), g (N)) and optionally the forward's losses (N): with
-// them each row's log-sum-exp is the loss plus the target's logit, and the CPU
+// (logits (N, V), targets (N), g (N)) and optionally the forward's float32 losses (N):
+// with them each row's log-sum-exp is the loss plus the target's logit, and the CPU
 // kernel makes two passes over the logits instead of four.
 type CrossEntropyGradOp struct{}
 
@@ -58,7 +58,7 @@ func crossEntropyGradKernel(_ CrossEntropyGradOp, in []*backend.Node, out *backe
 	V := in[0].Shape[1]
 	o, commit := cpu.OutFloatsFrom(out, in[0]) // the logits' memory when they are not needed after
 	var ce []float32
-	if len(in) > 3 {
+	if len(in) > 3 && in[3].Dtype == backend.Float32 {
 		ce = cpu.Floats(in[3])
 	}
 	cpu.ParallelFor(len(g), max(1, 4096/max(V, 1)), func(lo, hi int) {
@@ -107,7 +107,11 @@ func (crossEntropyPrim) Op() backend.Op { return CrossEntropyOp{} }
 
 func (crossEntropyPrim) VJP(in []*mx.Array, out, g *mx.Array) []*mx.Array {
 	logits := in[0]
-	return []*mx.Array{mx.NewArray(append([]int(nil), logits.Shape()...), logits.Dtype(), crossEntropyGradPrim{}, logits, in[1], g, out), nil}
+	args := []*mx.Array{logits, in[1], g}
+	if out.Dtype() == mx.Float32 { // a bf16 loss would give the log-sum-exp to 3 digits
+		args = append(args, out)
+	}
+	return []*mx.Array{mx.NewArray(append([]int(nil), logits.Shape()...), logits.Dtype(), crossEntropyGradPrim{}, args...), nil}
 }
 
 type crossEntropyGradPrim struct{}
