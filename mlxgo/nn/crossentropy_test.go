@@ -76,17 +76,8 @@ func TestCrossEntropyGradMatchesSoftmax(t *testing.T) {
 	})
 	got := grad(mx.FromSlice(logits, rows, V)).Float32s()
 	for i := 0; i < rows; i++ {
-		row := logits[i*V : (i+1)*V]
-		m := math.Inf(-1)
-		for _, x := range row {
-			m = max(m, float64(x))
-		}
-		var s float64
-		for _, x := range row {
-			s += math.Exp(float64(x) - m)
-		}
-		for j, x := range row {
-			want := math.Exp(float64(x)-m) / s * float64(w[i])
+		for j, p := range softmax64(logits[i*V : (i+1)*V]) {
+			want := p * float64(w[i])
 			if int32(j) == targets[i] {
 				want -= float64(w[i])
 			}
@@ -115,17 +106,7 @@ func TestCrossEntropyGradBfloat16(t *testing.T) {
 	})
 	got := grad(logits).Float32s()
 	for i := 0; i < rows; i++ {
-		row := vals[i*V : (i+1)*V]
-		m := math.Inf(-1)
-		for _, x := range row {
-			m = max(m, float64(x))
-		}
-		var s float64
-		for _, x := range row {
-			s += math.Exp(float64(x) - m)
-		}
-		for j, x := range row {
-			want := math.Exp(float64(x)-m) / s
+		for j, want := range softmax64(vals[i*V : (i+1)*V]) {
 			if int32(j) == targets[i] {
 				want--
 			}
@@ -134,4 +115,22 @@ func TestCrossEntropyGradBfloat16(t *testing.T) {
 			}
 		}
 	}
+}
+
+// softmax64 is the softmax of row in float64, the reference of the gradients.
+func softmax64(row []float32) []float64 {
+	m := math.Inf(-1)
+	for _, x := range row {
+		m = max(m, float64(x))
+	}
+	p := make([]float64, len(row))
+	var s float64
+	for j, x := range row {
+		p[j] = math.Exp(float64(x) - m)
+		s += p[j]
+	}
+	for j := range p {
+		p[j] /= s
+	}
+	return p
 }

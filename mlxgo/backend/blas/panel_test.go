@@ -175,13 +175,8 @@ func benchPanelsLayers(b *testing.B, layers int) {
 		a, freeA := hugeFloats(M * K)
 		c, freeC := hugeFloats(M * N)
 		copy(a, randSlice(r, M*K))
-		ws := make([][]float32, layers)
-		for i := range ws {
-			w, free := hugeFloats(K * N)
-			copy(w, randSlice(r, K*N))
-			ws[i] = w
-			defer free()
-		}
+		ws, freeWs := hugeWeights(r, layers, K*N)
+		defer freeWs()
 		defer freeA()
 		defer freeC()
 		flops := 2 * float64(M*N*K)
@@ -371,13 +366,8 @@ func TestPanelsWin(t *testing.T) {
 func BenchmarkPanelCopies(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 6))
 	const layers, N, K = 30, 1536, 576
-	ws := make([][]float32, layers)
-	for i := range ws {
-		w, free := hugeFloats(N * K)
-		copy(w, randSlice(r, N*K))
-		ws[i] = w
-		defer free()
-	}
+	ws, freeWs := hugeWeights(r, layers, N*K)
+	defer freeWs()
 	dst := make([]float32, panelCols*(N+16))
 	bytes := float64(4 * N * K)
 	b.Run("transposed", func(b *testing.B) {
@@ -439,6 +429,22 @@ func TestPrefetchSameBits(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// hugeWeights returns n random weights of size floats each on huge pages, as
+// the CPU backend's arrays are, and the function that frees them.
+func hugeWeights(r *rand.Rand, n, size int) ([][]float32, func()) {
+	ws := make([][]float32, n)
+	frees := make([]func(), n)
+	for i := range ws {
+		ws[i], frees[i] = hugeFloats(size)
+		copy(ws[i], randSlice(r, size))
+	}
+	return ws, func() {
+		for _, f := range frees {
+			f()
 		}
 	}
 }
