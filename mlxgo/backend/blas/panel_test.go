@@ -167,9 +167,15 @@ func BenchmarkPanelsLayers(b *testing.B) { benchPanelsLayers(b, 30) }
 // shape (425 MB of 576×1536), which no cache holds, as a training step's.
 func BenchmarkPanelsLayersCold(b *testing.B) { benchPanelsLayers(b, 120) }
 
-func benchPanelsLayers(b *testing.B, layers int) {
+// BenchmarkPanelsLayers2048 is BenchmarkPanelsLayersCold at 2048 rows (16×128
+// tokens).
+func BenchmarkPanelsLayers2048(b *testing.B) { benchPanelsLayersM(b, 60, 2048) }
+
+func benchPanelsLayers(b *testing.B, layers int) { benchPanelsLayersM(b, layers, 512) }
+
+func benchPanelsLayersM(b *testing.B, layers, m int) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, s := range [][3]int{{512, 1536, 576}, {512, 576, 1536}, {512, 576, 576}} {
+	for _, s := range [][3]int{{m, 1536, 576}, {m, 576, 1536}, {m, 576, 576}} {
 		M, N, K := s[0], s[1], s[2]
 		// On huge pages, as the CPU backend's arrays are.
 		a, freeA := hugeFloats(M * K)
@@ -236,7 +242,7 @@ func testPanelProducts(t *testing.T, r *rand.Rand, kind string) {
 
 // testPanelShapes checks sgemmPanels at shapes around its blocks.
 func testPanelShapes(t *testing.T, r *rand.Rand, name string) {
-	for _, d := range [][3]int{{129, 128, 1040}, {130, 64, 304}, {300, 192, 48}, {300, 192, 160}, {7, 64, 2064}, {512, 128, 576}} {
+	for _, d := range [][3]int{{129, 128, 1040}, {130, 64, 304}, {300, 192, 48}, {300, 192, 160}, {7, 64, 2064}, {512, 128, 576}, {1100, 320, 400}} {
 		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}} {
 			for _, beta := range []float32{0, 1} {
 				tc := gemmCase{transA: tr[0], transB: tr[1], m: d[0], n: d[1], k: d[2], alpha: 1, beta: beta, padB: 3}
