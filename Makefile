@@ -15,7 +15,7 @@ NODE_PKG := node-linux-$(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x64)
 NODE_DIR := $(CURDIR)/.cache/node
 export PATH := $(NODE_DIR)/node_modules/$(NODE_PKG)/bin:$(PATH)
 
-.PHONY: setup deps-apt deps-node deps-npm deps-go test walkthrough bench bench-go fuzz fuzz-bundle
+.PHONY: setup deps-apt deps-node deps-npm deps-go test walkthrough bench bench-bundle bench-go fuzz fuzz-bundle
 
 setup: deps-apt deps-node deps-npm deps-go
 
@@ -77,13 +77,15 @@ FUZZ_BUNDLE ?= fuzz-bundle.tar.gz
 fuzz-bundle:
 	.ci/fuzz-bundle.sh $(FUZZ_BUNDLE) $(FUZZ_TARGETS)
 
-# make bench [THREADS=2] [BENCH_SHAPES="4x128 1x512 1x2048"] [BENCH_PRESET=smollm135]:
-# each shape runs mlxgo bench, then the PyTorch peer (mlxgo/cmd/benchtable/torch_lora_bench.py,
+# make bench [THREADS=2] [BENCH_SHAPES="4x128 1x512 1x2048"] [BENCH_PRESET=smollm135] [BENCH_ROUNDS=1]:
+# each round, each shape runs mlxgo bench, then the PyTorch peer (mlxgo/cmd/benchtable/torch_lora_bench.py,
 # Debian's python3-torch unless PYTHON names another), one after the other on the same CPUs
-# (taskset when THREADS is given), and benchtable prints the Markdown table with ratios.
+# (taskset when THREADS is given), and benchtable prints the Markdown table with ratios (the
+# medians of the rounds).
 BENCH_SHAPES ?= 4x128 1x512 1x2048
 BENCH_PRESET ?= smollm135
 BENCH_STEPS ?= 4
+BENCH_ROUNDS ?= 1
 THREADS ?= $(shell nproc)
 PYTHON ?= /usr/bin/python3
 BENCH_OUT ?= bench-results.jsonl
@@ -97,12 +99,20 @@ bench:
 	$(GO) build -o .bench-mlxgo ./mlxgo/cmd/mlxgo
 	@pin=""; command -v taskset >/dev/null && pin="taskset -c 0-$$(( $(THREADS) - 1 ))"; \
 	: > $(BENCH_OUT); \
-	for s in $(BENCH_SHAPES); do b=$${s%x*}; t=$${s#*x}; \
+	for r in $$(seq $(BENCH_ROUNDS)); do for s in $(BENCH_SHAPES); do b=$${s%x*}; t=$${s#*x}; \
 	  echo "== $(BENCH_PRESET) batch $$b × $$t, $(THREADS) threads" >&2; \
 	  GOMAXPROCS=$(THREADS) $$pin ./.bench-mlxgo bench --preset $(BENCH_PRESET) --batch $$b --seq $$t --steps $(BENCH_STEPS) | tee -a $(BENCH_OUT) || exit 1; \
 	  $$pin $(PYTHON) mlxgo/cmd/benchtable/torch_lora_bench.py --preset $(BENCH_PRESET) --batch $$b --seq $$t --steps $(BENCH_STEPS) --threads $(THREADS) | tee -a $(BENCH_OUT) || exit 1; \
-	done
+	done; done
 	$(GO) run ./mlxgo/cmd/benchtable -title "$(BENCH_PRESET), $(THREADS) threads, $$(date -u +%F), $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)" $(BENCH_OUT)
+
+# make bench-bundle [BENCH_BUNDLE=bench-bundle.tar.gz]: mlxgo and benchtable as static binaries,
+# Debian's OpenBLAS and the PyTorch peer in one tarball, to run the same comparison on another
+# x86-64 Linux machine with its own PyTorch (.ci/bench-run.sh says how):
+#   tar xzf bench-bundle.tar.gz && ROUNDS=3 bench-bundle/run.sh 4x128:2 16x128:16
+BENCH_BUNDLE ?= bench-bundle.tar.gz
+bench-bundle: deps-apt
+	.ci/bench-bundle.sh $(BENCH_BUNDLE)
 
 # Go micro-benchmarks of the packages (matrix products, kernels).
 bench-go: setup

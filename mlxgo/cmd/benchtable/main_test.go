@@ -29,3 +29,29 @@ not json {
 		}
 	}
 }
+
+// TestTableRounds summarises alternating rounds: each side's median tokens/s
+// with its runs and range, the ratio of the medians, the highest RSS, and
+// the peer's MFU from its median step time.
+func TestTableRounds(t *testing.T) {
+	in := `{"impl":"mlxgo","preset":"smollm135","batch":16,"seq":128,"threads":16,"tokens_per_s":3000,"step_s_median":0.68,"peak_rss_mib":2048,"mfu":0.5,"step_gflop":1000,"machine_gflops":2000}
+{"peer":"pytorch-2.11.0-cpu","preset":"smollm135","batch":16,"seq":128,"threads":16,"tokens_per_s":2000,"step_s_median":1.0,"peak_rss_mib":6144}
+{"impl":"mlxgo","preset":"smollm135","batch":16,"seq":128,"threads":16,"tokens_per_s":3300,"step_s_median":0.62,"peak_rss_mib":2560,"mfu":0.7,"step_gflop":1000,"machine_gflops":1000}
+{"peer":"pytorch-2.11.0-cpu","preset":"smollm135","batch":16,"seq":128,"threads":16,"tokens_per_s":3000,"step_s_median":0.7,"peak_rss_mib":6000}
+{"impl":"mlxgo","preset":"smollm135","batch":16,"seq":128,"threads":16,"tokens_per_s":1000,"step_s_median":2.0,"peak_rss_mib":2048,"mfu":0.2,"step_gflop":1000,"machine_gflops":3000}
+{"peer":"pytorch-2.11.0-cpu","preset":"smollm135","batch":16,"seq":128,"threads":16,"tokens_per_s":2500,"step_s_median":0.8,"peak_rss_mib":6144}
+`
+	rs, err := read(strings.NewReader(in))
+	if err != nil || len(rs) != 6 {
+		t.Fatalf("read: %d results, %v", len(rs), err)
+	}
+	// mlxgo: median 3000 of 1000–3300; peer: median 2500 of 2000–3000; ratio 1.20;
+	// RSS 2.50 / 6.00 GiB; MFU median 50%; peer MFU 1000 / 0.8 / 2000 = 62%.
+	want := "| smollm135 | 16 × 128 | 16 | 3000 (3 runs, 1000–3300) | 2500 (3 runs, 2000–3000) | 1.20× | 2.50 / 6.00 | 50% / 62% |"
+	if got := table(rs); !strings.Contains(got, want) {
+		t.Errorf("table lacks %q:\n%s", want, got)
+	}
+	if m := median([]float64{4, 1, 3, 2}); m != 2.5 {
+		t.Errorf("median of 1–4 = %v, want 2.5", m)
+	}
+}
