@@ -6,11 +6,13 @@
 # the ratio of the medians. Default shapes: 4x128:2 1x512:2 1x2048:2 16x128:16.
 # Environment: ROUNDS (2), STEPS (4), PRESET (smollm135), PYTHON (python3, with torch;
 # "none" runs mlxgo alone), OUT (bench-results.jsonl, in the current folder; the runs are
-# appended to it, so a stopped run keeps what it measured).
+# appended to it, so a stopped run keeps what it measured), MLXGO_ARGS (more flags for mlxgo
+# bench, e.g. "--profile", whose per-primitive profile goes to standard error).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 export LD_LIBRARY_PATH=$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 ROUNDS=${ROUNDS:-2} STEPS=${STEPS:-4} PRESET=${PRESET:-smollm135} PYTHON=${PYTHON:-python3}
+read -r -a extra <<<"${MLXGO_ARGS:-}"
 OUT=${OUT:-bench-results.jsonl}
 specs=("$@")
 [ ${#specs[@]} -gt 0 ] || specs=(4x128:2 1x512:2 1x2048:2 16x128:16)
@@ -31,7 +33,7 @@ for round in $(seq "$ROUNDS"); do
 		pin=()
 		command -v taskset >/dev/null && pin=(taskset -c "0-$((threads - 1))")
 		echo "== round $round: $PRESET batch $b × $t, $threads threads" >&2
-		GOMAXPROCS=$threads "${pin[@]}" "$here/mlxgo" bench --preset "$PRESET" --batch "$b" --seq "$t" --steps "$STEPS" | tee -a "$OUT"
+		GOMAXPROCS=$threads "${pin[@]}" "$here/mlxgo" bench --preset "$PRESET" --batch "$b" --seq "$t" --steps "$STEPS" ${extra[@]+"${extra[@]}"} | tee -a "$OUT"
 		if [ "$PYTHON" != none ]; then
 			"${pin[@]}" "$PYTHON" "$here/torch_lora_bench.py" --preset "$PRESET" --batch "$b" --seq "$t" --steps "$STEPS" --threads "$threads" | tee -a "$OUT"
 		fi
