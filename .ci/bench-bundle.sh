@@ -19,7 +19,9 @@ done
 # The libraries, found as the dynamic linker finds them; cp -L copies the files the
 # links point to (Debian's libopenblas.so.0 is an alternatives link).
 for lib in libopenblas.so.0 libgfortran.so.5 libquadmath.so.0; do
-	path=$(/sbin/ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ {print $NF; exit}')
+	# awk reads all of ldconfig's output (leaving early would stop ldconfig with SIGPIPE,
+	# which pipefail turns into a failure).
+	path=$(/sbin/ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ && p == "" {p = $NF} END {print p}')
 	if [ -z "$path" ]; then
 		echo "bench-bundle: $lib not found by ldconfig: make deps-apt installs OpenBLAS (libopenblas0-pthread)" >&2
 		exit 1
