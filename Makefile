@@ -77,11 +77,11 @@ FUZZ_BUNDLE ?= fuzz-bundle.tar.gz
 fuzz-bundle:
 	.ci/fuzz-bundle.sh $(FUZZ_BUNDLE) $(FUZZ_TARGETS)
 
-# make bench [THREADS=2] [BENCH_SHAPES="4x128 1x512 1x2048"] [BENCH_PRESET=smollm135] [BENCH_ROUNDS=1]:
+# make bench [THREADS=2] [BENCH_SHAPES="4x128 1x512 1x2048"] [BENCH_PRESET=smollm135] [BENCH_ROUNDS=1] [PYTHON=none]:
 # each round, each shape runs mlxgo bench, then the PyTorch peer (mlxgo/cmd/benchtable/torch_lora_bench.py,
-# Debian's python3-torch unless PYTHON names another), one after the other on the same CPUs
-# (taskset when THREADS is given), and benchtable prints the Markdown table with ratios (the
-# medians of the rounds).
+# Debian's python3-torch unless PYTHON names another), one after the other on CPUs 0 to
+# THREADS−1, and benchtable prints the Markdown table with ratios (the medians of the rounds):
+# .ci/bench-run.sh, the bench bundle's runner, does the runs.
 BENCH_SHAPES ?= 4x128 1x512 1x2048
 BENCH_PRESET ?= smollm135
 BENCH_STEPS ?= 4
@@ -91,20 +91,17 @@ PYTHON ?= /usr/bin/python3
 BENCH_OUT ?= bench-results.jsonl
 
 bench:
-	@if ! $(PYTHON) -c 'import torch' 2>/dev/null; then \
+	@if [ "$(PYTHON)" != none ] && ! $(PYTHON) -c 'import torch' 2>/dev/null; then \
 	  if [ "$(PYTHON)" != /usr/bin/python3 ]; then echo "$(PYTHON) has no torch" >&2; exit 1; fi; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends python3-torch; \
 	fi
 	$(GO) build -o .bench-mlxgo ./mlxgo/cmd/mlxgo
-	@pin=""; command -v taskset >/dev/null && pin="taskset -c 0-$$(( $(THREADS) - 1 ))"; \
-	: > $(BENCH_OUT); \
-	for r in $$(seq $(BENCH_ROUNDS)); do for s in $(BENCH_SHAPES); do b=$${s%x*}; t=$${s#*x}; \
-	  echo "== $(BENCH_PRESET) batch $$b × $$t, $(THREADS) threads" >&2; \
-	  GOMAXPROCS=$(THREADS) $$pin ./.bench-mlxgo bench --preset $(BENCH_PRESET) --batch $$b --seq $$t --steps $(BENCH_STEPS) | tee -a $(BENCH_OUT) || exit 1; \
-	  $$pin $(PYTHON) mlxgo/cmd/benchtable/torch_lora_bench.py --preset $(BENCH_PRESET) --batch $$b --seq $$t --steps $(BENCH_STEPS) --threads $(THREADS) | tee -a $(BENCH_OUT) || exit 1; \
-	done; done
-	$(GO) run ./mlxgo/cmd/benchtable -title "$(BENCH_PRESET), $(THREADS) threads, $$(date -u +%F), $$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-)" $(BENCH_OUT)
+	$(GO) build -o .bench-table ./mlxgo/cmd/benchtable
+	: > $(BENCH_OUT)
+	MLXGO=./.bench-mlxgo BENCHTABLE=./.bench-table PEER=mlxgo/cmd/benchtable/torch_lora_bench.py \
+	  ROUNDS=$(BENCH_ROUNDS) STEPS=$(BENCH_STEPS) PRESET=$(BENCH_PRESET) PYTHON=$(PYTHON) OUT=$(BENCH_OUT) \
+	  .ci/bench-run.sh $(foreach s,$(BENCH_SHAPES),$(s):$(THREADS))
 
 # make bench-bundle [BENCH_BUNDLE=bench-bundle.tar.gz]: mlxgo and benchtable as static binaries,
 # Debian's OpenBLAS and the PyTorch peer in one tarball, to run the same comparison on another

@@ -7,10 +7,15 @@
 # Environment: ROUNDS (2), STEPS (4), PRESET (smollm135), PYTHON (python3, with torch;
 # "none" runs mlxgo alone), OUT (bench-results.jsonl, in the current folder; the runs are
 # appended to it, so a stopped run keeps what it measured), MLXGO_ARGS (more flags for mlxgo
-# bench, e.g. "--profile", whose per-primitive profile goes to standard error).
+# bench, e.g. "--profile", whose per-primitive profile goes to standard error). `make bench`
+# runs it from the repository with MLXGO, BENCHTABLE and PEER naming the programs (by default
+# the bundle's, beside this script).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-export LD_LIBRARY_PATH=$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+MLXGO=${MLXGO:-$here/mlxgo} BENCHTABLE=${BENCHTABLE:-$here/benchtable} PEER=${PEER:-$here/torch_lora_bench.py}
+if [ -d "$here/lib" ]; then
+	export LD_LIBRARY_PATH=$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
 ROUNDS=${ROUNDS:-2} STEPS=${STEPS:-4} PRESET=${PRESET:-smollm135} PYTHON=${PYTHON:-python3}
 read -r -a extra <<<"${MLXGO_ARGS:-}"
 OUT=${OUT:-bench-results.jsonl}
@@ -33,10 +38,10 @@ for round in $(seq "$ROUNDS"); do
 		pin=()
 		command -v taskset >/dev/null && pin=(taskset -c "0-$((threads - 1))")
 		echo "== round $round: $PRESET batch $b × $t, $threads threads" >&2
-		GOMAXPROCS=$threads "${pin[@]}" "$here/mlxgo" bench --preset "$PRESET" --batch "$b" --seq "$t" --steps "$STEPS" ${extra[@]+"${extra[@]}"} | tee -a "$OUT"
+		GOMAXPROCS=$threads "${pin[@]}" "$MLXGO" bench --preset "$PRESET" --batch "$b" --seq "$t" --steps "$STEPS" ${extra[@]+"${extra[@]}"} | tee -a "$OUT"
 		if [ "$PYTHON" != none ]; then
-			"${pin[@]}" "$PYTHON" "$here/torch_lora_bench.py" --preset "$PRESET" --batch "$b" --seq "$t" --steps "$STEPS" --threads "$threads" | tee -a "$OUT"
+			"${pin[@]}" "$PYTHON" "$PEER" --preset "$PRESET" --batch "$b" --seq "$t" --steps "$STEPS" --threads "$threads" | tee -a "$OUT"
 		fi
 	done
 done
-"$here/benchtable" -title "$PRESET, $ROUNDS rounds, $(date -u +%F), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" "$OUT"
+"$BENCHTABLE" -title "$PRESET, $ROUNDS rounds, $(date -u +%F), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" "$OUT"
