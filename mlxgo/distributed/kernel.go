@@ -19,12 +19,19 @@ type AllSumOp struct{}
 // Name returns "AllSum".
 func (AllSumOp) Name() string { return "AllSum" }
 
+// Ordered reports true: collectives run alone and in the tape's order on the CPU
+// backend's streams, so that every rank issues them in the same order.
+func (AllSumOp) Ordered() bool { return true }
+
 // AllGatherOp concatenates its input (at least one dimension) of every rank of the world
 // group along the first axis, in rank order (MPI_Allgather).
 type AllGatherOp struct{}
 
 // Name returns "AllGather".
 func (AllGatherOp) Name() string { return "AllGather" }
+
+// Ordered reports true, as AllSumOp's.
+func (AllGatherOp) Ordered() bool { return true }
 
 func init() {
 	cpu.Register(allSumKernel)

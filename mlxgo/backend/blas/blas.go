@@ -166,11 +166,21 @@ func Threads() int {
 	return workers()
 }
 
-// workers returns the goroutine count for the Go implementation.
+// workers returns the goroutine count for the Go implementation: 1 inside
+// Parallel's items.
 func workers() int {
 	if inPar.Load() > 0 {
 		return 1
 	}
+	return panelWorkers()
+}
+
+// panelWorkers returns the goroutine count for the package's own kernels (SetThreads,
+// else GOMAXPROCS). Unlike the library and the Go implementation they are not made
+// single-threaded while Parallel runs: the CPU backend's streams run other kernels
+// beside a Parallel loop, and a product split inside a loop's item shares the team
+// with it (a small one is not split).
+func panelWorkers() int {
 	if n := goThreads.Load(); n > 0 {
 		return int(n)
 	}
@@ -230,7 +240,10 @@ func sgemmOther(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 	if l := load(); l != nil && fitsInt32(m, n, k, lda, ldb, ldc) {
 		// Only products large enough to cut ask the library for its thread count.
 		if f := 2 * float64(m) * float64(n) * float64(k); f >= splitKMinFlops {
-			threads := Threads()
+			// The split depends on the configured threads only, not on the library's
+			// setting of the moment (one while a Parallel loop runs, maybe on another
+			// stream of the CPU backend), so a product gives the same bits every time.
+			threads := panelWorkers()
 			if pm, pn := splitGrid(m, n, k, threads); pm*pn > 1 {
 				sgemmSplit(l, pm, pn, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 				return

@@ -84,7 +84,7 @@ func dotRows(m, n, k int, a []float32, lda int, b []float32, ldb int, acc bool, 
 			dotRow(c[i*ldc:i*ldc+n], a[i*lda:i*lda+k], b, ldb, acc)
 		}
 	}
-	nw := workers()
+	nw := panelWorkers()
 	if nw == 1 || 2*float64(m)*float64(n)*float64(k) < panelMinFlops {
 		rows(0, m)
 		return

@@ -315,7 +315,7 @@ func sgemmPanels(transA, transB bool, m, n, k int, a []float32, lda int, b []flo
 		}
 	}
 	panels := n / panelCols
-	nw := workers()
+	nw := panelWorkers()
 	if nw == 1 || 2*float64(m)*float64(n)*float64(k) < panelMinFlops {
 		ts := make([]panelTile, panels)
 		for p := range ts {

@@ -47,7 +47,7 @@ var splitOff = sync.OnceValue(func() bool {
 // block of rows alone packs all of B, which on 16 threads made every thread
 // pack the whole weight matrix of a layer.
 func splitGrid(m, n, k, threads int) (pm, pn int) {
-	if threads < splitMinThreads || splitOff() || inPar.Load() > 0 || 2*float64(m)*float64(n)*float64(k) < splitMinFlops {
+	if threads < splitMinThreads || splitOff() || 2*float64(m)*float64(n)*float64(k) < splitMinFlops {
 		return 1, 1
 	}
 	pm, pn = 1, 1
@@ -109,7 +109,7 @@ const (
 // every token, on which a library runs one thread: 8×576×2048 ran at 15
 // GFLOP/s on 16 threads.
 func splitDepth(m, n, k, threads int) int {
-	if threads < 2 || splitOff() || inPar.Load() > 0 || 2*float64(m)*float64(n)*float64(k) < splitKMinFlops {
+	if threads < 2 || splitOff() || 2*float64(m)*float64(n)*float64(k) < splitKMinFlops {
 		return 1
 	}
 	if (m/splitMinSide)*(n/splitMinSide) >= threads {

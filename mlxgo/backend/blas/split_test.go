@@ -81,9 +81,13 @@ func TestSplitGrid(t *testing.T) {
 			t.Errorf("splitGrid(%d, %d, %d, %d threads) = %d×%d, want %d×%d", c.m, c.n, c.k, c.threads, pm, pn, c.pm, c.pn)
 		}
 	}
+	// The same cut inside a Parallel loop (which may run on another stream of the CPU
+	// backend beside a product), so that a product's bits do not depend on what runs
+	// beside it.
+	wm, wn := splitGrid(2048, 2048, 2048, 8)
 	Parallel(2, func(int) {
-		if pm, pn := splitGrid(2048, 2048, 2048, 8); pm*pn != 1 {
-			t.Errorf("split inside Parallel: %d×%d", pm, pn)
+		if pm, pn := splitGrid(2048, 2048, 2048, 8); pm != wm || pn != wn {
+			t.Errorf("split inside Parallel: %d×%d, outside %d×%d", pm, pn, wm, wn)
 		}
 	})
 }
@@ -162,9 +166,10 @@ func TestSplitDepth(t *testing.T) {
 			t.Errorf("splitDepth(%d, %d, %d, %d threads) = %d, want %d", c.m, c.n, c.k, c.threads, p, c.parts)
 		}
 	}
+	want := splitDepth(8, 576, 2048, 16) // the same cut inside a Parallel loop, as splitGrid's
 	Parallel(2, func(int) {
-		if p := splitDepth(8, 576, 2048, 16); p != 1 {
-			t.Errorf("reduction cut inside Parallel: %d parts", p)
+		if p := splitDepth(8, 576, 2048, 16); p != want {
+			t.Errorf("reduction cut inside Parallel: %d parts, outside %d", p, want)
 		}
 	})
 }

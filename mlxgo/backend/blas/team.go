@@ -20,16 +20,22 @@ import (
 // team that has finished its share instead waits for the next loop for a
 // short while (spinWait), polling, and only then sleeps, as OpenMP's
 // threads do under MKL and PyTorch. The caller takes items too.
+//
+// Loops started from several goroutines at once (the CPU backend's streams, a
+// loop inside another's item) each take one of the team's slots, and the
+// members serve every loop in progress, the lowest slot first; a loop that
+// finds no free slot runs on its caller alone.
 type team struct {
-	mu      sync.Mutex // held by the loop in progress
-	size    int        // GOMAXPROCS when the team was made
+	size    int // GOMAXPROCS when the team was made
 	gen     atomic.Uint64
-	job     atomic.Pointer[teamJob]
+	slots   [teamSlots]atomic.Pointer[teamJob]
 	rest    atomic.Uint64 // bumped to send polling members to sleep at once
 	members []*member
-	done    chan struct{} // one token per loop, from whoever finishes its last item
 	quit    chan struct{}
 }
+
+// teamSlots is how many loops a team serves at once.
+const teamSlots = 8
 
 // member is one goroutine of a team.
 type member struct {
@@ -41,8 +47,9 @@ type member struct {
 type teamJob struct {
 	n    int64
 	f    func(int)
-	next atomic.Int64 // the next item to hand out
-	left atomic.Int64 // items not finished
+	next atomic.Int64  // the next item to hand out
+	left atomic.Int64  // items not finished
+	done chan struct{} // a token from whoever finishes the last item
 }
 
 // spinWait is how long a member polls for the next loop before it sleeps
@@ -89,11 +96,9 @@ func currentTeam() *team {
 		return old
 	}
 	if old != nil {
-		old.mu.Lock() // let a loop in progress finish
-		close(old.quit)
-		old.mu.Unlock()
+		close(old.quit) // loops in progress are finished by their callers
 	}
-	t := &team{size: p, done: make(chan struct{}, 1), quit: make(chan struct{})}
+	t := &team{size: p, quit: make(chan struct{})}
 	for range p - 1 {
 		m := &member{wake: make(chan struct{}, 1)}
 		t.members = append(t.members, m)
@@ -105,9 +110,9 @@ func currentTeam() *team {
 
 // forEach calls f(i) for every i in [0, n) on up to GOMAXPROCS goroutines,
 // handing items out in index order as goroutines become free, and returns
-// when all calls have. A loop started while another is in progress (from
-// inside one of its items, or from another goroutine) runs on goroutines of
-// its own.
+// when all calls have. Loops started while others are in progress (from
+// inside one of their items, or from other goroutines) share the team's
+// members with them.
 func forEach(n int, f func(i int)) {
 	if n <= 0 {
 		return
@@ -119,25 +124,38 @@ func forEach(n int, f func(i int)) {
 		}
 		return
 	}
-	if !t.mu.TryLock() {
-		spawnEach(min(n, t.size), n, f)
+	j := &teamJob{n: int64(n), f: f, done: make(chan struct{}, 1)}
+	j.left.Store(int64(n))
+	slot := -1
+	for s := range t.slots {
+		if t.slots[s].CompareAndSwap(nil, j) {
+			slot = s
+			break
+		}
+	}
+	if slot < 0 { // as many loops in progress as slots: the cores are busy
+		for i := range n {
+			f(i)
+		}
 		return
 	}
-	defer t.mu.Unlock()
-	j := &teamJob{n: int64(n), f: f}
-	j.left.Store(int64(n))
-	t.job.Store(j)
 	t.gen.Add(1)
-	for _, m := range t.members[:min(n, t.size)-1] {
+	woken := 0
+	for _, m := range t.members {
+		if woken >= n-1 {
+			break
+		}
 		if m.asleep.CompareAndSwap(true, false) {
 			m.wake <- struct{}{}
+			woken++
 		}
 	}
 	t.work(j)
 	t.wait(j)
+	t.slots[slot].Store(nil)
 }
 
-// work takes items of j until none are left.
+// work takes items of j until none are left to hand out.
 func (t *team) work(j *teamJob) {
 	for {
 		i := j.next.Add(1) - 1
@@ -146,7 +164,7 @@ func (t *team) work(j *teamJob) {
 		}
 		j.f(int(i))
 		if j.left.Add(-1) == 0 {
-			t.done <- struct{}{}
+			j.done <- struct{}{}
 		}
 	}
 }
@@ -161,23 +179,55 @@ func (t *team) wait(j *teamJob) {
 		}
 		spinPause()
 	}
-	<-t.done
+	<-j.done
 }
 
-// serve is a member's loop: wait for a loop, take items, repeat.
+// serve is a member's loop: take items of the loops in progress, then wait
+// for another loop.
 func (t *team) serve(m *member) {
-	seen := t.gen.Load()
 	for {
+		seen := t.gen.Load()
+		for t.serveSlots() {
+		}
 		if !t.await(m, seen) {
 			return
 		}
-		seen = t.gen.Load()
-		t.work(t.job.Load())
 	}
+}
+
+// Help takes items of the team's loops in progress until done reports true,
+// polling while there are none: a goroutine that waits for something other
+// loops will bring about (a stream of the CPU backend waiting for a step's
+// inputs) lends its thread to them meanwhile.
+func Help(done func() bool) {
+	t := currentTeam()
+	for i := 0; !done(); i++ {
+		if t.serveSlots() {
+			continue
+		}
+		spinPause()
+		if i&1023 == 1023 {
+			runtime.Gosched()
+		}
+	}
+}
+
+// serveSlots takes items of the first loop in progress that has some left
+// and reports whether it found one.
+func (t *team) serveSlots() bool {
+	for s := range t.slots {
+		if j := t.slots[s].Load(); j != nil && j.next.Load() < j.n {
+			t.work(j)
+			return true
+		}
+	}
+	return false
 }
 
 // await returns true once a loop newer than seen has started, polling for
 // spinWait and then sleeping until woken; false when the team is replaced.
+// While it polls it lets other goroutines have the thread now and then (a
+// stream of the CPU backend that has a kernel to start).
 func (t *team) await(m *member, seen uint64) bool {
 	deadline := time.Now().Add(time.Duration(spinWait.Load()))
 	rest := t.rest.Load()
@@ -185,8 +235,13 @@ func (t *team) await(m *member, seen uint64) bool {
 		if t.gen.Load() != seen {
 			return true
 		}
-		if i&63 == 63 && (time.Now().After(deadline) || t.rest.Load() != rest) {
-			break
+		if i&63 == 63 {
+			if time.Now().After(deadline) || t.rest.Load() != rest {
+				break
+			}
+			if i&1023 == 1023 {
+				runtime.Gosched()
+			}
 		}
 		spinPause()
 	}
@@ -208,22 +263,4 @@ func restTeam() {
 	if t := theTeam.Load(); t != nil {
 		t.rest.Add(1)
 	}
-}
-
-// spawnEach runs f(i) for i in [0, n) on nw new goroutines.
-func spawnEach(nw, n int, f func(i int)) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range nw {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				f(i)
-			}
-		})
-	}
-	wg.Wait()
 }

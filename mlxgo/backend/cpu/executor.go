@@ -39,31 +39,41 @@ func Kernel(op backend.Op) (KernelFunc, bool) {
 	return k, ok
 }
 
-// Executor runs a tape one kernel at a time on the calling goroutine (kernels split
-// their own work across cores).
+// Executor runs a tape. With one stream (Streams) it runs the steps in order on the
+// calling goroutine; with more, steps that do not depend on each other run side by
+// side, each kernel still splitting its own work across cores.
 type Executor struct{ Pool }
 
 // Name returns "cpu".
 func (Executor) Name() string { return "cpu" }
 
-// Run executes every step in order and calls done after each. The inputs a step may
-// donate (Step.Donate) are marked as donors (Node.Donor) while its kernel runs.
+// Run executes every step and calls done after each. The inputs a step may donate
+// (Step.Donate) are marked as donors (Node.Donor) while its kernel runs.
 func (Executor) Run(tape []backend.Step, done func(i int)) {
+	if s := Streams(); s > 1 && len(tape) > 1 {
+		runStreams(tape, done, s)
+		return
+	}
 	for i, s := range tape {
-		k, ok := Kernel(s.Op)
-		if !ok {
-			panic(fmt.Sprintf("cpu: no kernel registered for op %s (%T)", s.Op.Name(), s.Op))
-		}
-		for j, d := range s.Donate {
-			s.Inputs[j].Donor = d
-		}
-		k(s.Op, s.Inputs, s.Out)
-		for j, d := range s.Donate {
-			if d {
-				s.Inputs[j].Donor = false
-			}
-		}
+		execStep(s, s.Donate)
 		done(i)
+	}
+}
+
+// execStep runs one step's kernel, marking the inputs that donate says as donors.
+func execStep(s backend.Step, donate []bool) {
+	k, ok := Kernel(s.Op)
+	if !ok {
+		panic(fmt.Sprintf("cpu: no kernel registered for op %s (%T)", s.Op.Name(), s.Op))
+	}
+	for j, d := range donate {
+		s.Inputs[j].Donor = d
+	}
+	k(s.Op, s.Inputs, s.Out)
+	for j, d := range donate {
+		if d {
+			s.Inputs[j].Donor = false
+		}
 	}
 }
 

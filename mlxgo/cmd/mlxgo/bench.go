@@ -16,6 +16,7 @@ import (
 	"github.com/mlxgo/mlxgo/mlxgo/backend/blas"
 	"github.com/mlxgo/mlxgo/mlxgo/backend/mlx"
 	"github.com/mlxgo/mlxgo/mlxgo/lm"
+	"github.com/mlxgo/mlxgo/mlxgo/lm/data"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/trainer"
 	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
@@ -46,6 +47,7 @@ func runBench(args []string) error {
 	compile := fs.Bool("compile", trainer.Defaults().Compile, "compile the loss and gradient (mx.Compile), as training does")
 	dtype := fs.String("dtype", "", "dtype the base weights compute in (float32, bfloat16 or float16; default: as lora does, float32 on the CPU backend, else as stored); the LoRA factors stay float32")
 	stored := fs.String("stored", "float32", "dtype the random base weights are stored in, as in a checkpoint (float32, bfloat16 or float16), before --dtype applies")
+	groupsFlag := fs.Int("groups", trainer.Defaults().Groups, "groups of the batch's rows computed side by side, as lora's --groups (0 or 1: off)")
 	prims := fs.Bool("profile", false, "after the timed steps, print a per-primitive profile of one step to stderr (time, bytes, FLOPs, GEMM shapes)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -67,9 +69,15 @@ func runBench(args []string) error {
 		return err
 	}
 	m.GradCheckpoint = *ckpt
+	groups := trainer.StepGroups(*groupsFlag, *batch)
+	if groups > 1 {
+		defer mx.SetStreams(mx.SetStreams(groups))
+	}
+	// The trainer's loss (GroupedLoss) on a batch of random tokens, every target counted.
 	loss := func(m *lm.Model, ids *mx.Array) *mx.Array {
-		logits := m.Forward(mx.SliceAxis(ids, 1, 0, *seq), nil)
-		return nn.CrossEntropy(logits, mx.SliceAxis(ids, 1, 1, *seq+1), nil, nn.ReduceMean)
+		b := data.Batch{Inputs: mx.SliceAxis(ids, 1, 0, *seq), Targets: mx.SliceAxis(ids, 1, 1, *seq+1),
+			Mask: mx.Ones([]int{*batch, *seq}, mx.Float32)}
+		return trainer.GroupedLoss(groups)(m, b)
 	}
 	step := nn.ValueAndGrad(m, loss)
 	if *compile {
@@ -134,7 +142,7 @@ func runBench(args []string) error {
 		"impl": "mlxgo", "backend": mx.CurrentBackend().String(), "blas": blas.Backend(), "preset": *preset, "model": *model,
 		"batch": *batch, "seq": *seq, "dtype": lm.StoredDtype(m).String(), "stored": *stored, "trainable": lora.TrainableCount(m), "step_s_median": med,
 		"tokens_per_s": float64(*batch**seq) / med, "peak_rss_mib": float64(ru.Maxrss) / 1024,
-		"grad_checkpoint": *ckpt, "compile": *compile,
+		"grad_checkpoint": *ckpt, "compile": *compile, "groups": groups,
 		"step_gflop": flops / 1e9, "machine_gflops": gflops, "mfu": flops / med / (gflops * 1e9),
 		"threads": runtime.GOMAXPROCS(0), "blas_threads": blas.Threads(),
 		"peak_active_mib": float64(mx.PeakMemory()) / (1 << 20), "cache_mib": float64(mx.CacheMemory()) / (1 << 20),

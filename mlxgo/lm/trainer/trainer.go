@@ -52,6 +52,10 @@ type Options struct {
 	// mlx-lm compiles its step; single-process runs only. On by default: the losses are
 	// the same bits as without it.
 	Compile bool `json:"compile"`
+	// Groups cuts each batch into groups of rows whose forward and backward passes run
+	// side by side (GroupedLoss, mx.SetStreams), single-process runs only; 0 or 1: off
+	// (StepGroups).
+	Groups int `json:"groups"`
 }
 
 // Defaults returns mlx-lm's defaults (mlx-lm compiles its step too).
@@ -191,12 +195,17 @@ func (t *Trainer) Train(ctx context.Context, train, valid *data.Dataset, emit fu
 		t.st.Key = mx.GlobalKey()
 	}
 	mx.SetGlobalKey(t.st.Key)
-	step := nn.ValueAndGrad(t.Model, Loss)
+	loss := Loss
+	if groups := StepGroups(o.Groups, o.BatchSize); t.size == 1 && groups > 1 {
+		loss = GroupedLoss(groups)
+		defer mx.SetStreams(mx.SetStreams(groups))
+	}
+	step := nn.ValueAndGrad(t.Model, loss)
 	var globalTokens int // the current global batch's target count, for shardLoss
 	if t.size > 1 {
 		step = nn.ValueAndGrad(t.Model, shardLoss(&globalTokens))
 	} else if o.Compile {
-		step = CompiledValueAndGrad(t.Model, Loss)
+		step = CompiledValueAndGrad(t.Model, loss)
 	}
 	order := data.Order(train, o.BatchSize, o.Seed, t.st.Epoch)
 	var lossSum float64

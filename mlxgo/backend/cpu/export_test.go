@@ -1,0 +1,4 @@
+package cpu
+
+// ParseStreams is parseStreams, for the external tests.
+var ParseStreams = parseStreams
