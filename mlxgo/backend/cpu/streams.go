@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,7 +88,7 @@ func runStreams(tape []backend.Step, done func(int), s int) {
 	readers := map[*backend.Node]int{} // unfinished steps reading a node
 	for i, st := range tape {
 		for j, in := range st.Inputs {
-			if slicesContain(st.Inputs[:j], in) {
+			if slices.Contains(st.Inputs[:j], in) {
 				continue
 			}
 			readers[in]++
@@ -185,7 +186,7 @@ func runStreams(tape []backend.Step, done func(int), s int) {
 			left--
 			st := tape[i]
 			for j, in := range st.Inputs {
-				if !slicesContain(st.Inputs[:j], in) {
+				if !slices.Contains(st.Inputs[:j], in) {
 					readers[in]--
 				}
 			}
@@ -213,15 +214,6 @@ func runStreams(tape []backend.Step, done func(int), s int) {
 	if failed != nil {
 		panic(failed)
 	}
-}
-
-func slicesContain(xs []*backend.Node, x *backend.Node) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // intHeap is a min-heap of step indices: the ready step earliest in the tape first.
