@@ -14,3 +14,10 @@ func SetStreams(n int) int {
 	}
 	return 0
 }
+
+// HasStreams reports whether the current backend runs several kernels of a graph at
+// once when asked (SetStreams): the CPU backend does, MLX schedules its own graph.
+func HasStreams() bool {
+	_, ok := current().(interface{ SetStreams(int) int })
+	return ok
+}

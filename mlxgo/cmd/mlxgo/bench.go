@@ -47,7 +47,7 @@ func runBench(args []string) error {
 	compile := fs.Bool("compile", trainer.Defaults().Compile, "compile the loss and gradient (mx.Compile), as training does")
 	dtype := fs.String("dtype", "", "dtype the base weights compute in (float32, bfloat16 or float16; default: as lora does, float32 on the CPU backend, else as stored); the LoRA factors stay float32")
 	stored := fs.String("stored", "float32", "dtype the random base weights are stored in, as in a checkpoint (float32, bfloat16 or float16), before --dtype applies")
-	groupsFlag := fs.Int("groups", trainer.Defaults().Groups, "groups of the batch's rows computed side by side, as lora's --groups (0 or 1: off)")
+	groupsFlag := fs.Int("groups", trainer.Defaults().Groups, "groups of the batch's rows computed side by side, as lora's --groups (0: chosen by the cores, 1: off)")
 	prims := fs.Bool("profile", false, "after the timed steps, print a per-primitive profile of one step to stderr (time, bytes, FLOPs, GEMM shapes)")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -50,7 +50,7 @@ func runLora(args []string) error {
 	maskPrompt := fs.Bool("mask-prompt", false, "loss on completions / assistant turns only")
 	seed := fs.Uint64("seed", 0, "random seed")
 	fs.IntVar(&o.GradAccum, "grad-accumulation-steps", 1, "batches per optimizer step")
-	fs.IntVar(&o.Groups, "groups", o.Groups, "groups of a batch's rows computed side by side (mlxgo; 0 or 1: off)")
+	fs.IntVar(&o.Groups, "groups", o.Groups, "groups of a batch's rows computed side by side (mlxgo; 0: chosen by the cores, 1: off)")
 	fs.Float64Var(&o.GradClip, "grad-clip", 0, "clip the global gradient norm (0: off)")
 	fs.IntVar(&o.EarlyStopping, "early-stopping", 0, "stop after N validations without improvement (0: off)")
 	fs.BoolVar(&o.Resume, "resume", false, "continue from the newest checkpoint in --adapter-path")

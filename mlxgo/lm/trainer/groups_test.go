@@ -3,7 +3,9 @@ package trainer_test
 import (
 	"context"
 	"math"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
@@ -45,11 +47,29 @@ func TestGroupsTrain(t *testing.T) {
 	}
 }
 
-// TestStepGroups: a count above the batch's rows is cut to the rows; 0 and 1 are off.
+// TestStepGroups: 0 chooses by the cores (a quarter of GOMAXPROCS, at least 2, at most
+// the rows; 1 on one core), 1 is off, and a count above the batch's rows is cut to the
+// rows.
 func TestStepGroups(t *testing.T) {
-	for _, c := range [][3]int{{0, 4, 1}, {1, 4, 1}, {2, 4, 2}, {8, 3, 3}, {2, 1, 1}} {
-		if got := trainer.StepGroups(c[0], c[1]); got != c[2] {
-			t.Errorf("StepGroups(%d, %d rows) = %d, want %d", c[0], c[1], got, c[2])
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, c := range [][4]int{ // GOMAXPROCS, groups, rows, want
+		{2, 1, 4, 1}, {2, 2, 4, 2}, {2, 8, 3, 3}, {2, 2, 1, 1},
+		{2, 0, 4, 2}, {2, 0, 1, 1}, {1, 0, 4, 1}, {4, 0, 4, 2}, {16, 0, 16, 4}, {16, 0, 3, 3}, {32, 0, 16, 8},
+	} {
+		runtime.GOMAXPROCS(c[0])
+		if got := trainer.StepGroups(c[1], c[2]); got != c[3] {
+			t.Errorf("GOMAXPROCS %d: StepGroups(%d, %d rows) = %d, want %d", c[0], c[1], c[2], got, c[3])
 		}
+	}
+}
+
+// TestGroupsNegative: a negative count is refused with a message naming it.
+func TestGroupsNegative(t *testing.T) {
+	m, tr, _, ac := setupLoRA(t, lora.Config{NumLayers: 2, Rank: 4, Scale: 10})
+	o := baseOptions(t.TempDir(), 1)
+	o.Groups = -2
+	err := trainer.New(m, o, ac, 0).Train(context.Background(), tr, nil, func(trainer.Event) {})
+	if err == nil || !strings.Contains(err.Error(), "groups -2") {
+		t.Fatalf("Train with Groups -2: %v, want an error naming groups -2", err)
 	}
 }

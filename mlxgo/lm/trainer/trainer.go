@@ -53,8 +53,9 @@ type Options struct {
 	// the same bits as without it.
 	Compile bool `json:"compile"`
 	// Groups cuts each batch into groups of rows whose forward and backward passes run
-	// side by side (GroupedLoss, mx.SetStreams), single-process runs only; 0 or 1: off
-	// (StepGroups).
+	// side by side (GroupedLoss, mx.SetStreams), single-process runs only: 0 (the
+	// default) chooses by the cores (AutoGroups), 1 is off (StepGroups). The loss is the
+	// same mean; only the order of float32 sums differs.
 	Groups int `json:"groups"`
 }
 
@@ -182,6 +183,9 @@ func (t *Trainer) Train(ctx context.Context, train, valid *data.Dataset, emit fu
 	}
 	if train.Len() < o.BatchSize {
 		return fmt.Errorf("trainer: %s has %d examples, fewer than the batch size %d", train.Path, train.Len(), o.BatchSize)
+	}
+	if o.Groups < 0 {
+		return fmt.Errorf("trainer: groups %d: want 0 (chosen by the cores), 1 (off) or more", o.Groups)
 	}
 	if err := checkShards(o.BatchSize, t.size); err != nil {
 		return err
