@@ -14,12 +14,14 @@ import (
 
 // TestGroupsTrain: training with the batch cut into 2 groups (on 2 streams) follows the
 // loss curve of training without groups to float32 rounding, gives the same losses on a
-// second run, and compiled and uncompiled steps agree bit for bit.
+// second run, compiled and uncompiled steps agree bit for bit, and gradient
+// checkpointing with groups follows the same curve.
 func TestGroupsTrain(t *testing.T) {
-	run := func(groups int, compile bool) []float64 {
+	run := func(groups int, compile bool, ckpt ...bool) []float64 {
 		m, tr, _, ac := setupLoRA(t, lora.Config{NumLayers: 2, Rank: 4, Scale: 10})
 		o := baseOptions(t.TempDir(), 5)
 		o.SaveEvery, o.StepsPerEval, o.Compile, o.Groups = 0, 0, compile, groups
+		o.GradCheckpoint = len(ckpt) > 0 && ckpt[0]
 		var losses []float64
 		if err := trainer.New(m, o, ac, 0).Train(context.Background(), tr, nil, func(e trainer.Event) {
 			if e.Kind == "train" {
@@ -31,12 +33,16 @@ func TestGroupsTrain(t *testing.T) {
 		return losses
 	}
 	plain, grouped, again, uncompiled := run(1, true), run(2, true), run(2, true), run(2, false)
-	if len(plain) != 5 || len(grouped) != 5 {
-		t.Fatalf("losses %v and %v, want 5 each", plain, grouped)
+	checkpointed := run(2, true, true)
+	if len(plain) != 5 || len(grouped) != 5 || len(checkpointed) != 5 {
+		t.Fatalf("losses %v, %v and %v, want 5 each", plain, grouped, checkpointed)
 	}
 	for i := range plain {
 		if d := math.Abs(plain[i] - grouped[i]); d > 1e-4*math.Abs(plain[i]) {
 			t.Errorf("step %d: loss %v with 2 groups, %v without", i+1, grouped[i], plain[i])
+		}
+		if d := math.Abs(plain[i] - checkpointed[i]); d > 1e-4*math.Abs(plain[i]) {
+			t.Errorf("step %d: loss %v with 2 groups and gradient checkpointing, %v without either", i+1, checkpointed[i], plain[i])
 		}
 	}
 	if !slices.Equal(grouped, again) {
