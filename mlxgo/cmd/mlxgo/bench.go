@@ -52,6 +52,9 @@ func runBench(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *groupsFlag < 0 {
+		return fmt.Errorf("bench: --groups %d: want 0 (chosen by the cores), 1 (off) or more", *groupsFlag)
+	}
 	if *steps < 1 || *warmup < 0 {
 		return fmt.Errorf("bench: --steps must be at least 1 and --warmup at least 0, got %d and %d", *steps, *warmup)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -57,6 +58,14 @@ func TestBenchReportsMFU(t *testing.T) {
 	}
 	if _, err := exec.Command(bin, "bench", "--steps", "0").CombinedOutput(); err == nil {
 		t.Error("--steps 0 accepted")
+	}
+	// Groups are chosen by the cores by default: two rows give at most 2, and 2 whenever
+	// there are two cores or more.
+	if g, _ := r["groups"].(float64); g < 1 || g > 2 || (runtime.NumCPU() >= 2 && g != 2) {
+		t.Errorf("groups = %v at batch 2 on %d CPUs, want 2 (1 on one CPU)", r["groups"], runtime.NumCPU())
+	}
+	if out, err := exec.Command(bin, "bench", "--groups", "-1").CombinedOutput(); err == nil || !strings.Contains(string(out), "--groups -1") {
+		t.Errorf("--groups -1: %v, %s; want an error naming it", err, out)
 	}
 }
 
