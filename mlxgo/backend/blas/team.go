@@ -186,10 +186,12 @@ func (t *team) wait(j *teamJob) {
 // for another loop.
 func (t *team) serve(m *member) {
 	for {
-		seen := t.gen.Load()
+		// Both read before serving: a restTeam while this member still works on a
+		// loop sends it to sleep as soon as it is done.
+		seen, rest := t.gen.Load(), t.rest.Load()
 		for t.serveSlots() {
 		}
-		if !t.await(m, seen) {
+		if !t.await(m, seen, rest) {
 			return
 		}
 	}
@@ -225,18 +227,18 @@ func (t *team) serveSlots() bool {
 }
 
 // await returns true once a loop newer than seen has started, polling for
-// spinWait and then sleeping until woken; false when the team is replaced.
+// spinWait (or until restTeam moves rest on) and then sleeping until woken; false
+// when the team is replaced.
 // While it polls it lets other goroutines have the thread now and then (a
 // stream of the CPU backend that has a kernel to start).
-func (t *team) await(m *member, seen uint64) bool {
+func (t *team) await(m *member, seen, rest uint64) bool {
 	deadline := time.Now().Add(time.Duration(spinWait.Load()))
-	rest := t.rest.Load()
 	for i := 0; ; i++ {
 		if t.gen.Load() != seen {
 			return true
 		}
 		if i&63 == 63 {
-			if time.Now().After(deadline) || t.rest.Load() != rest {
+			if t.rest.Load() != rest || time.Now().After(deadline) {
 				break
 			}
 			if i&1023 == 1023 {
