@@ -10,6 +10,7 @@ import (
 
 	"github.com/mlxgo/mlxgo/mlxgo/lm/lora"
 	"github.com/mlxgo/mlxgo/mlxgo/lm/trainer"
+	mx "github.com/mlxgo/mlxgo/mlxgo/mx"
 )
 
 // TestGroupsTrain: training with the batch cut into 2 groups (on 2 streams) follows the
@@ -77,5 +78,25 @@ func TestGroupsNegative(t *testing.T) {
 	err := trainer.New(m, o, ac, 0).Train(context.Background(), tr, nil, func(trainer.Event) {})
 	if err == nil || !strings.Contains(err.Error(), "groups -2") {
 		t.Fatalf("Train with Groups -2: %v, want an error naming groups -2", err)
+	}
+}
+
+// noStreams is a backend without SetStreams (as MLX's): embedding the interface hides
+// the CPU executor's other methods.
+type noStreams struct{ mx.Backend }
+
+// TestAutoGroupsWithoutStreams: on a backend that cannot run kernels side by side the
+// automatic choice is no groups, whatever the cores.
+func TestAutoGroupsWithoutStreams(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(16))
+	if !mx.HasStreams() || trainer.AutoGroups(16) != 4 {
+		t.Fatalf("CPU backend at 16 cores: HasStreams %v, AutoGroups(16) %d; want true, 4", mx.HasStreams(), trainer.AutoGroups(16))
+	}
+	defer mx.SetBackend(mx.SetBackend(noStreams{mx.CurrentBackend().Backend}))
+	if mx.HasStreams() {
+		t.Error("HasStreams on a backend without SetStreams")
+	}
+	if g := trainer.StepGroups(0, 16); g != 1 {
+		t.Errorf("StepGroups(0, 16 rows) without streams = %d, want 1", g)
 	}
 }
